@@ -1,0 +1,1 @@
+"""Thin Prefect flows that call geopipe; they hold no science."""

@@ -1,0 +1,19 @@
+"""Small helpers shared by the CLI verbs."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def emit(obj, as_json: bool = False, text: str | None = None) -> None:
+    """Print a result: JSON for scripts, else the given text (or the JSON, indented)."""
+    if as_json:
+        print(json.dumps(obj, default=str))
+    else:
+        print(text if text is not None else json.dumps(obj, indent=2, default=str))
+    sys.stdout.flush()
+
+
+def csv_list(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None

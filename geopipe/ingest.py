@@ -1,0 +1,106 @@
+"""The shared ingest driver: find inputs, read each with its source reader, write through the store.
+
+A bad input never reaches the store: its ``InputError`` is recorded in the quarantine
+(``<root>/quarantine/<source>/...json`` with the reason) and the good inputs go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+
+from geopipe.config import data_root, is_url, join_url, resolve_store
+from geopipe.errors import GeopipeError, InputError
+from geopipe.provenance import file_record
+from geopipe.sources import get_reader
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class IngestReport:
+    source: str
+    store: str
+    files: int = 0
+    written: int = 0
+    skipped: int = 0
+    quarantined: list[dict] = dataclasses.field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def summary(self) -> str:
+        bad = f", {len(self.quarantined)} quarantined" if self.quarantined else ""
+        return (f"{self.source}: {self.files} files -> {self.store}: {self.written} new steps, "
+                f"{self.skipped} already present{bad}")
+
+
+def quarantine(source: str, path: str, reason: str, root=None) -> dict:
+    """Record a bad input under ``<root>/quarantine/<source>/`` with the reason."""
+    now = _dt.datetime.now(_dt.timezone.utc)
+    record = {"source": source, "path": str(path), "reason": reason, "time": now.isoformat(timespec="seconds")}
+    try:
+        record.update({k: v for k, v in file_record(path).items() if k != "path"})
+    except Exception:  # an unreadable file is still quarantined, without its hash
+        pass
+    base = data_root(root)
+    name = f"{now:%Y%m%dT%H%M%S}-{os.path.basename(str(path))}.json"
+    if is_url(base):
+        import fsspec
+
+        with fsspec.open(join_url(base, "quarantine", source, name), "w") as fh:
+            json.dump(record, fh, indent=1)
+    else:
+        folder = os.path.join(base, "quarantine", source)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, name), "w") as fh:
+            json.dump(record, fh, indent=1)
+    log.warning("quarantined %s: %s", path, reason)
+    return record
+
+
+def _open(reader, path: str):
+    """Read one input; any failure becomes an ``InputError`` naming the file."""
+    try:
+        return reader.open_dataset(path)
+    except InputError:
+        raise
+    except Exception as exc:  # decoders raise many types; the user needs file + problem
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(path, f"cannot be read as {reader.name}: {msg}") from exc
+
+
+def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_options: dict | None = None,
+           strict: bool = False, on_file: Callable[[str, object], None] | None = None, **options) -> IngestReport:
+    """Ingest ``specs`` (files, folders, globs, URLs) of ``source`` into ``store``.
+
+    With ``strict`` the first bad file raises its ``InputError`` (the CLI's default for a
+    single file); otherwise bad files are quarantined and the rest ingested.
+    """
+    reader = get_reader(source, **options)
+    url = resolve_store(store, root)
+    files = reader.find(specs, storage_options=storage_options)
+    if not files:
+        raise GeopipeError(f"{source}: no input files found in {', '.join(map(str, specs))}")
+    report = IngestReport(source=source, store=url)
+    for path in files:
+        try:
+            ds = _open(reader, path)
+            record = getattr(ds, "attrs", {}).pop("_geopipe_record", None) or file_record(path, storage_options)
+            result = reader.write(ds, url, sources=[json.loads(record) if isinstance(record, str) else record],
+                                  storage_options=storage_options)
+        except InputError as exc:
+            if strict:
+                raise
+            report.quarantined.append(quarantine(source, path, str(exc), root=root))
+            continue
+        report.files += 1
+        report.written += getattr(result, "written", 0)
+        report.skipped += getattr(result, "skipped", 0)
+        if on_file:
+            on_file(path, result)
+    return report

@@ -1,0 +1,29 @@
+"""Source readers, registered by name in one list that the CLI and the flows both read."""
+
+from __future__ import annotations
+
+import importlib
+
+from geopipe.errors import GeopipeError
+
+#: catalog source name -> "module:Class"
+READERS: dict[str, str] = {
+    "gfs": "geopipe.sources.gfs:GFSReader",
+    "goes": "geopipe.sources.goes:GOESReader",
+    "ibtracs": "geopipe.sources.ibtracs:IBTrACSReader",
+    "isgi": "geopipe.sources.isgi:ISGIReader",
+    "omni": "geopipe.sources.omni:OMNIReader",
+}
+
+
+def reader_class(name: str):
+    try:
+        target = READERS[name]
+    except KeyError:
+        raise GeopipeError(f"no source reader named {name!r} (have: {', '.join(READERS)})") from None
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def get_reader(name: str, **options):
+    return reader_class(name)(**options)

@@ -1,0 +1,98 @@
+"""The shape every source reader shares (as xarray's backends do).
+
+A reader is a small class with:
+
+``name``                 the catalog source it reads (``gfs``, ``goes``, ...)
+``dim``                  the dimension its store grows along (``time``; ``obs`` for tracks)
+``guess_can_open(path)`` whether a file looks like one of its files
+``find(specs)``          expand files, folders, globs and URLs into a sorted list of inputs
+``open_dataset(path)``   read ONE input into an ``xarray.Dataset`` (raise ``InputError`` if bad)
+``write(ds, store)``     put one input's Dataset into the store (default: idempotent append)
+``add_arguments(p)``     its extra ``geopipe ingest NAME`` options; ``options(args)`` maps them back
+
+The shared driver :func:`geopipe.ingest.ingest` does the rest (provenance, quarantine of bad
+files, one write per input), so readers stay short.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Sequence
+
+import fsspec
+import xarray as xr
+
+from geopipe import store as _store
+from geopipe.config import is_url
+from geopipe.errors import InputError
+
+
+class SourceReader:
+    name: str = ""
+    dim: str = "time"
+    #: filename suffixes (lower case, compression suffixes stripped) this reader claims
+    suffixes: tuple[str, ...] = ()
+
+    def __init__(self, **options):
+        self.options = options
+
+    # -- discovery ---------------------------------------------------------------------
+    def guess_can_open(self, path: str) -> bool:
+        name = os.path.basename(str(path)).lower()
+        for comp in (".bz2", ".gz", ".xz"):
+            if name.endswith(comp):
+                name = name[: -len(comp)]
+        return any(name.endswith(s) for s in self.suffixes)
+
+    def find(self, specs: Sequence[str], storage_options: dict | None = None) -> list[str]:
+        """Files, folders (recursively, the files this reader can open), globs and URLs."""
+        out: list[str] = []
+        for spec in specs:
+            spec = str(spec)
+            if is_url(spec):
+                fs, _, paths = fsspec.get_fs_token_paths(spec, storage_options=storage_options or {})
+                proto = spec.split("://", 1)[0]
+                if any(ch in spec for ch in "*?["):
+                    out.extend(f"{proto}://{p}" if not p.startswith(proto) else p for p in fs.glob(spec.split("://", 1)[1]))
+                else:
+                    out.append(spec)
+            elif os.path.isdir(spec):
+                for dirpath, _, files in os.walk(spec):
+                    out.extend(os.path.join(dirpath, f) for f in files if self.guess_can_open(f))
+            elif any(ch in spec for ch in "*?["):
+                matches = sorted(glob.glob(spec, recursive=True))
+                if not matches:
+                    raise InputError(spec, "the pattern matches no file")
+                out.extend(matches)
+            else:
+                if not os.path.exists(spec):
+                    raise InputError(spec, "no such file or folder")
+                out.append(spec)
+        return sorted(dict.fromkeys(out))
+
+    # -- reading -----------------------------------------------------------------------
+    def open_dataset(self, path: str) -> xr.Dataset:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- writing -----------------------------------------------------------------------
+    def chunks(self) -> dict[str, int]:
+        from geopipe.catalog import load
+
+        cat = load()
+        prod = cat.products.get(cat.source(self.name).product) if self.name in cat.sources else None
+        return dict(prod.chunks) if prod else {}
+
+    def write(self, ds: xr.Dataset, store: str, sources: Iterable[dict], storage_options: dict | None = None):
+        return _store.append(ds, store, dim=self.dim, chunks=self.chunks(), sources=sources,
+                             storage_options=storage_options)
+
+    # -- command line ------------------------------------------------------------------
+    @classmethod
+    def add_arguments(cls, parser) -> None:
+        """Add this reader's ``geopipe ingest NAME`` options."""
+
+    @classmethod
+    def options(cls, args) -> dict:
+        """The reader options from parsed arguments."""
+        return {}
