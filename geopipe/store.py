@@ -354,24 +354,28 @@ def append(ds: xr.Dataset, store: str, dim: str = "time", chunks: Mapping[str, i
         if new_vars:
             _add_variables(ds[new_vars], group, url, dim, n0, present, chunks, storage_options, level)
             group = zarr.open_group(_zarr_store(url, storage_options), mode="r+")
+        filled = _fill_gaps(ds.isel({dim: np.flatnonzero(~is_new)}), group, dim, present,
+                            skip=set(new_vars))
         todo = ds.isel({dim: np.flatnonzero(is_new)}).sortby(dim)
         k = todo.sizes[dim]
-        if k == 0 and not new_vars:
+        if k == 0 and not new_vars and not filled:
             return WriteResult(url, 0, int(len(index)), [])
         if k:
             if n0 and pd.Index(todo[dim].values).min() < present.max():
                 log.warning("%s: appending %s values earlier than the last one stored; the %s index is no longer sorted",
                             url, dim, dim)
             _write_new_steps(todo, group, url, dim, n0, storage_options)
-        summary = f"appended {k} {dim} steps" + (f", added variables {', '.join(new_vars)}" if new_vars else "")
+        summary = f"appended {k} {dim} steps" + (f", added variables {', '.join(new_vars)}" if new_vars else "") \
+            + (f", filled gaps at {filled} {dim} steps" if filled else "")
         meta = _provenance_attrs(dict(group.attrs), sources, summary)
         if attrs:
             meta.update({k2: v for k2, v in attrs.items()})
         shapes = {}
-        for name, var in todo.variables.items():
-            if dim in var.dims:
-                shape = list(group[name].shape)
-                shape[var.dims.index(dim)] = n0 + k
+        for name, arr in group.arrays():
+            dims = _dims_of(arr)
+            if dim in dims:
+                shape = list(arr.shape)
+                shape[dims.index(dim)] = n0 + k
                 shapes[name] = shape
         group.attrs[PENDING] = {"dim": dim, "shapes": shapes, "attrs": meta}
         _roll_forward(zarr.open_group(_zarr_store(url, storage_options), mode="r+"))
@@ -379,10 +383,25 @@ def append(ds: xr.Dataset, store: str, dim: str = "time", chunks: Mapping[str, i
         return WriteResult(url, int(k), int(len(index) - k), new_vars, times)
 
 
+def _dims_of(arr: zarr.Array) -> tuple[str, ...]:
+    return tuple(arr.metadata.dimension_names or ())
+
+
 def _write_new_steps(todo: xr.Dataset, group: zarr.Group, url: str, dim: str, n0: int, storage_options) -> None:
     k = todo.sizes[dim]
     tasks = []
-    for name, var in todo.variables.items():
+    variables = dict(todo.variables)
+    for name, arr in group.arrays():
+        dims = _dims_of(arr)
+        if dim in dims and name not in variables:
+            # the store has a variable this input lacks: its new steps hold the fill value
+            # (written explicitly, so chunks a killed writer left beyond the shape never show)
+            shape = tuple(k if d == dim else n for d, n in zip(dims, arr.shape))
+            fill = arr.metadata.fill_value
+            dtype = "datetime64[ns]" if arr.attrs.get("calendar") else arr.dtype
+            variables[name] = xr.Variable(dims, np.full(shape, np.datetime64("NaT") if arr.attrs.get("calendar")
+                                                         else fill, dtype=dtype))
+    for name, var in variables.items():
         if dim not in var.dims:
             continue
         if name not in group:
@@ -396,6 +415,46 @@ def _write_new_steps(todo: xr.Dataset, group: zarr.Group, url: str, dim: str, n0
             block = var.data[(slice(None),) * axis + (slice(a - n0, b - n0),)]
             tasks.append(dask.delayed(_write_block)(url, storage_options, name, var.dims, shape, axis, a, block))
     dask.compute(*tasks)
+
+
+def _fill_gaps(old: xr.Dataset, group: zarr.Group, dim: str, present: pd.Index, skip: set[str]) -> int:
+    """Write values for steps the store already has, where the store holds only gaps (NaN).
+
+    This lets several inputs feed one store (an hourly Dst file after a one-minute SYM-H
+    file covering the same days) and lets a re-run complete a step that a killed writer left
+    partly filled.  Stored values are never overwritten by different values: a step is
+    rewritten only where the store is NaN and the input is not, and then with the input's
+    values, which equal the stored ones wherever both exist for a re-run of the same file.
+    Returns the number of (variable, step) pairs written.
+    """
+    if old.sizes.get(dim, 0) == 0:
+        return 0
+    positions = present.get_indexer(pd.Index(old[dim].values))
+    written = 0
+    for name, var in old.data_vars.items():
+        if name in skip or dim not in var.dims or var.dtype.kind != "f" or name not in group:
+            continue
+        arr = group[name]
+        axis = var.dims.index(dim)
+        along = (arr.shards or arr.chunks)[axis]
+        order = np.argsort(positions)
+        for a in range(0, len(order), max(1, along)):
+            sel = order[a:a + max(1, along)]
+            pos = positions[sel]
+            index = [slice(None)] * arr.ndim
+            index[axis] = pos
+            stored = arr.get_orthogonal_selection(tuple(index))
+            new = np.asarray(var.isel({dim: sel}).values)
+            other = tuple(i for i in range(arr.ndim) if i != axis)
+            need = (np.isnan(stored) & ~np.isnan(new)).any(axis=other) if other else (np.isnan(stored) & ~np.isnan(new))
+            if not need.any():
+                continue
+            keep = np.flatnonzero(need)
+            values = _encode_values(name, xr.Variable(var.dims, np.take(new, keep, axis=axis)), arr)
+            index[axis] = pos[keep]
+            arr.set_orthogonal_selection(tuple(index), values)
+            written += int(len(keep))
+    return written
 
 
 def _add_variables(new: xr.Dataset, group, url, dim, n0, present, chunks, storage_options, level) -> None:

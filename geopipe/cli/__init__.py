@@ -27,6 +27,7 @@ COMMANDS = [
     "geopipe.cli.predict_cmd",
     "geopipe.cli.maps_cmd",
     "geopipe.cli.run_cmd",
+    "geopipe.cli.sample_cmd",
     "geopipe.cli.store_cmd",
 ]
 

@@ -1,0 +1,1 @@
+"""Training datasets: time-block splits, balanced patches, sequence windows, statistics."""

@@ -1,0 +1,1 @@
+"""Labels: best-track region-of-interest masks, a cyclone detector, geomagnetic storms."""

@@ -1,0 +1,1 @@
+"""Keras models (U-Net, LSTM), simple baselines, losses, metrics and the model folder."""

@@ -1,0 +1,84 @@
+"""The model folder: how a trained model is saved and loaded.
+
+A model folder holds::
+
+    model.keras          the Keras model (loaded with safe_mode=True; custom objects are
+                         registered under the ``geopipe`` package, see geopipe.models.losses)
+    config.json          what the model is and how to feed it (below)
+    normalization.json   {"channels": [...], "mean": [...], "std": [...]} from the train split
+    provenance.json      data it was trained on (store paths, their provenance), geopipe version,
+                         time, host, device
+    metrics.json         the test-split report: the model ladder, each rung with the same metrics
+    history.csv, learning_curve.png, report.md   training history and human-readable report
+
+``config.json`` keys (all tasks): ``kind`` (unet|lstm|logreg|mlp|threshold|ar|...),
+``task`` (segmentation|forecast), ``channels`` (store variable names, in input order).
+Segmentation adds ``patch_size``, ``threshold`` (probability -> mask, default 0.7) and
+``label`` (what 1 means).  Forecast adds ``target`` (e.g. sym_h), ``history`` (steps),
+``leads`` (minutes ahead, one output per lead), ``cadence_minutes``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from geopipe.errors import GeopipeError
+
+FILES = ("model.keras", "config.json", "normalization.json", "provenance.json", "metrics.json")
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def save_json(model_dir: str | os.PathLike, name: str, obj) -> Path:
+    path = Path(model_dir) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_json(path, obj)
+    return path
+
+
+def load_json(model_dir: str | os.PathLike, name: str):
+    path = Path(model_dir) / name
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise GeopipeError(f"{model_dir}: not a geopipe model folder ({name} missing)") from None
+    except json.JSONDecodeError as exc:
+        raise GeopipeError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def load_config(model_dir) -> dict:
+    return load_json(model_dir, "config.json")
+
+
+def load_normalization(model_dir) -> dict:
+    return load_json(model_dir, "normalization.json")
+
+
+def load_keras_model(model_dir):
+    """Load ``model.keras`` in Keras safe mode (no arbitrary code from the file)."""
+    import keras
+
+    import geopipe.models.losses  # noqa: F401  (registers the serializable losses/metrics)
+
+    path = Path(model_dir) / "model.keras"
+    if not path.exists():
+        raise GeopipeError(f"{model_dir}: not a geopipe model folder (model.keras missing)")
+    return keras.saving.load_model(path, safe_mode=True, compile=False)
+
+
+def model_hash(model_dir) -> str:
+    """sha256 over the model file and its config/normalization: identifies the model in provenance."""
+    h = hashlib.sha256()
+    for name in ("model.keras", "config.json", "normalization.json"):
+        path = Path(model_dir) / name
+        if path.exists():
+            h.update(name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
