@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 PENDING = "geopipe_pending"
 SOURCES = "geopipe_sources"
+STORE_ID = "geopipe_store_id"
 TIME_UNITS = "milliseconds since 1970-01-01T00:00:00"
 TIMEDELTA_UNITS = "seconds"
 DEFAULT_ZSTD_LEVEL = 3
@@ -208,6 +209,7 @@ def create(template: xr.Dataset, store: str, dim: str = "time", chunks: Mapping[
     empty = empty.copy()
     empty.attrs = _base_attrs(empty.attrs)
     empty.attrs[SOURCES] = json.dumps([])
+    empty.attrs[STORE_ID] = uuid.uuid4().hex
     empty.attrs["history"] = ""
     empty.to_zarr(url, mode="w-", zarr_format=3, consolidated=False, compute=True,
                   encoding=_encodings(empty, full_chunks, level), storage_options=_so(url, storage_options))
@@ -523,6 +525,7 @@ def replace(ds: xr.Dataset, store: str, dim: str | None = None, chunks: Mapping[
         out = ds.copy()
         out.attrs = _base_attrs(out.attrs)
         out.attrs.update(_provenance_attrs(old_attrs, sources, summary))
+        out.attrs[STORE_ID] = old_attrs.get(STORE_ID) or uuid.uuid4().hex
         enc = _encodings(out, full_chunks, level)
         if is_url(url):
             out.to_zarr(url, mode="w", zarr_format=3, consolidated=False, encoding=enc,
@@ -539,6 +542,13 @@ def replace(ds: xr.Dataset, store: str, dim: str | None = None, chunks: Mapping[
         else:
             os.rename(tmp, path)
         return url
+
+
+def store_id(store: str, root=None, storage_options: Mapping | None = None) -> str:
+    """A random id given to a store when it is created: a recreated store gets a new one."""
+    url = resolve_store(store, root)
+    group = zarr.open_group(_zarr_store(url, storage_options, read_only=True), mode="r")
+    return str(group.attrs.get(STORE_ID, ""))
 
 
 def sources_of(store: str, root=None, storage_options: Mapping | None = None) -> list[dict]:

@@ -1,0 +1,127 @@
+"""Ingest flows: one task per input file, retried with backoff, cached on URL + size/etag.
+
+``ingest_gfs``, ``ingest_goes``, ``ingest_ibtracs``, ``ingest_isgi``, ``ingest_omni`` all
+call :func:`ingest_source`, which lists the inputs with the source's reader, then runs one
+``ingest_file`` task per input through the store layer.  Downloads are bounded by the task
+runner's worker count (``max_downloads``); progress shows as a Prefect progress artifact.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.common import NETWORK_RETRIES, dask_cluster, table_artifact
+
+
+def _file_key(context, parameters) -> str:
+    """Cache key: source, input identity (size + mtime, or etag for URLs), target store."""
+    from geopipe.config import is_url, resolve_store
+
+    path = parameters["path"]
+    ident = ""
+    if is_url(path):
+        import fsspec
+
+        try:
+            fs, p = fsspec.core.url_to_fs(path, **(parameters.get("storage_options") or {}))
+            info = fs.info(p)
+            ident = f"{info.get('size')}-{info.get('ETag') or info.get('etag') or info.get('mtime', '')}"
+        except Exception:
+            ident = "unknown"
+    elif os.path.exists(path):
+        st = os.stat(path)
+        ident = f"{st.st_size}-{int(st.st_mtime)}"
+    store = resolve_store(parameters["store"])
+    from geopipe import store as _store
+
+    created = _store.store_id(store) if _store.exists(store) else "absent"
+    return f"{parameters['source']}|{path}|{ident}|{store}|{created}"
+
+
+@task(name="ingest-file", cache_key_fn=_file_key, cache_expiration=timedelta(days=30), persist_result=True,
+      tags=["io"], **NETWORK_RETRIES)
+def ingest_file(source: str, path: str, store: str, options: dict | None = None,
+                storage_options: dict | None = None) -> dict:
+    """Ingest one input into the store. A bad file is quarantined, never retried forever."""
+    from geopipe.ingest import ingest
+
+    report = ingest(source, [path], store, storage_options=storage_options, **(options or {}))
+    return report.to_dict()
+
+
+def ingest_source(source: str, inputs: list[str], store: str | None = None, options: dict | None = None,
+                  storage_options: dict | None = None, dask_address: str | None = None) -> dict:
+    """List the inputs of ``source`` and ingest each with its own task."""
+    from geopipe.catalog import load
+    from geopipe.sources import get_reader
+
+    logger = get_run_logger()
+    options = dict(options or {})
+    store = store or load().store_path(load().source(source).product)
+    files = get_reader(source, **options).find(inputs, storage_options=storage_options)
+    logger.info("%s: %d inputs -> %s", source, len(files), store)
+    progress = create_progress_artifact(progress=0.0, description=f"{source}: files ingested")
+    reports = []
+    with dask_cluster(dask_address):
+        futures = [ingest_file.submit(source, f, store, options, storage_options) for f in files]
+        for i, fut in enumerate(futures, 1):
+            reports.append(fut.result())
+            update_progress_artifact(progress, progress=100.0 * i / max(1, len(futures)))
+    total = {"source": source, "store": store, "files": len(files),
+             "written": sum(r["written"] for r in reports), "skipped": sum(r["skipped"] for r in reports),
+             "quarantined": [q for r in reports for q in r["quarantined"]]}
+    table_artifact(f"ingest-{source}", [{"file": f, "written": r["written"], "skipped": r["skipped"],
+                                         "quarantined": len(r["quarantined"])} for f, r in zip(files, reports)],
+                   f"{source} ingest into {store}")
+    for q in total["quarantined"]:
+        logger.warning("quarantined %s: %s", q["path"], q["reason"])
+    return total
+
+
+def _runner(max_downloads: int = 4) -> ThreadPoolTaskRunner:
+    return ThreadPoolTaskRunner(max_workers=max_downloads)
+
+
+@flow(name="ingest-gfs", task_runner=_runner(), log_prints=True)
+def ingest_gfs(inputs: list[str] | None = None, store: str | None = None, vars: list[str] | None = None,
+               cycle: str | None = None, fhours: str = "0", remote: str | None = None,
+               dask_address: str | None = None) -> dict:
+    """GFS GRIB2 files/URLs, or a cycle fetched from the catalog's remote (``cycle`` + ``fhours``)."""
+    from geopipe.sources import reader_class
+
+    options = {"vars": vars} if vars else {}
+    if cycle:
+        inputs = reader_class("gfs").cycle_urls(cycle, fhours, remote=remote)
+    return ingest_source("gfs", inputs or [], store, options, dask_address=dask_address)
+
+
+@flow(name="ingest-goes", task_runner=_runner(), log_prints=True)
+def ingest_goes(inputs: list[str], store: str | None = None, grid: str | None = None,
+                dask_address: str | None = None) -> dict:
+    """GOES ABI L1b/L2 CMI NetCDF files or URLs (optionally resampled to a catalog grid)."""
+    return ingest_source("goes", inputs, store, {"grid": grid} if grid else {}, dask_address=dask_address)
+
+
+@flow(name="ingest-ibtracs", task_runner=_runner(), log_prints=True)
+def ingest_ibtracs(inputs: list[str], store: str | None = None, basin: list[str] | None = None,
+                   seasons: str | None = None, track_type: str = "main") -> dict:
+    """IBTrACS CSV/NetCDF best tracks; a revised file replaces the rows of its storms."""
+    options = {k: v for k, v in {"basin": basin, "seasons": seasons, "track_type": track_type}.items() if v}
+    return ingest_source("ibtracs", inputs, store, options)
+
+
+@flow(name="ingest-isgi", task_runner=_runner(), log_prints=True)
+def ingest_isgi(inputs: list[str], store: str | None = None) -> dict:
+    """ISGI / WDC Kyoto SYM-H, ASY-H, Dst, Kp files or URLs."""
+    return ingest_source("isgi", inputs, store)
+
+
+@flow(name="ingest-omni", task_runner=_runner(), log_prints=True)
+def ingest_omni(inputs: list[str], store: str | None = None) -> dict:
+    """OMNI 1-minute solar wind (CDAWeb CSV, OMNIWeb listings)."""
+    return ingest_source("omni", inputs, store)
