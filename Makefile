@@ -29,9 +29,10 @@ demo: $(STAMP)
 	$(BIN)/geopipe demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -m "not e2e"
 
 test-e2e: $(STAMP)
+	deploy/scripts/install-chromium.sh
 	$(BIN)/python -m pytest tests/e2e -q -m e2e
 
 bench: $(STAMP)
