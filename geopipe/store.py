@@ -464,7 +464,8 @@ def _add_variables(new: xr.Dataset, group, url, dim, n0, present, chunks, storag
     import dask.array as da
 
     full_chunks = {**_default_chunks(new, dim), **dict(chunks or {})}
-    template = xr.Dataset(attrs={})
+    # xarray's append mode rewrites the group attributes: hand it the store's own
+    template = xr.Dataset(attrs=dict(group.attrs))
     for name, var in new.data_vars.items():
         shape = tuple(n0 if d == dim else new.sizes[d] for d in var.dims)
         fill = np.nan if var.dtype.kind == "f" else 0

@@ -204,3 +204,16 @@ def test_concurrent_writers_overlapping_times(tmp_path):
     assert not pd.Index(ds.time.values).has_duplicates
     ref = field(pd.DatetimeIndex(ds.time.values))
     np.testing.assert_array_equal(ds.pwat.values, ref.pwat.values)
+
+
+def test_adding_a_variable_keeps_provenance_and_history(tmp_path):
+    path = tmp_path / "s.zarr"
+    t = pd.date_range("2024-01-01", periods=3, freq="1min")
+    a = xr.Dataset({"sym_h": ("time", np.arange(3.0))}, coords={"time": t}, attrs={"title": "indices"})
+    b = xr.Dataset({"asy_h": ("time", np.arange(3.0))}, coords={"time": t})
+    store.append(a, str(path), sources=[{"path": "a", "size": 1, "sha256": "0"}])
+    store.append(b, str(path), sources=[{"path": "b", "size": 1, "sha256": "1"}])
+    ds = _open(path)
+    assert [s["path"] for s in store.sources_of(str(path))] == ["a", "b"]
+    assert ds.attrs["title"] == "indices"
+    assert len(ds.attrs["history"].splitlines()) == 2

@@ -28,6 +28,8 @@ COMMANDS = [
     "geopipe.cli.maps_cmd",
     "geopipe.cli.run_cmd",
     "geopipe.cli.sample_cmd",
+    "geopipe.cli.demo_cmd",
+    "geopipe.cli.serve_cmd",
     "geopipe.cli.store_cmd",
 ]
 
