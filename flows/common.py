@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import json
 import os
 from collections.abc import Iterator
@@ -30,7 +31,8 @@ def dask_cluster(address: str | None = None, workers: int | None = None) -> Iter
 
     if address == "local":
         n = workers or int(os.environ.get("GEOPIPE_DASK_WORKERS", "2"))
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                          silence_logs=logging.WARNING) as cluster, \
                 Client(cluster) as client:
             yield client
     else:

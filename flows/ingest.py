@@ -125,3 +125,20 @@ def ingest_isgi(inputs: list[str], store: str | None = None) -> dict:
 def ingest_omni(inputs: list[str], store: str | None = None) -> dict:
     """OMNI 1-minute solar wind (CDAWeb CSV, OMNIWeb listings)."""
     return ingest_source("omni", inputs, store)
+
+
+@flow(name="ingest-goes-recent", task_runner=_runner(), log_prints=True)
+def ingest_goes_recent(satellite: str = "goes16", product: str = "ABI-L2-CMIPF", bands: list[int] | None = None,
+                       hours: float = 1.0, end: str | None = None, store: str | None = None,
+                       grid: str | None = None) -> dict:
+    """The last ``hours`` of a GOES product from NOAA's bucket (the hourly schedule's flow)."""
+    import pandas as pd
+
+    from geopipe.sources.goes import list_remote
+
+    stop = pd.Timestamp(end) if end else pd.Timestamp.now(tz="UTC").tz_localize(None).floor("10min")
+    urls = list_remote(satellite, product, stop - pd.Timedelta(hours=hours), stop, bands or [8, 13])
+    if not urls:
+        get_run_logger().warning("no %s %s files in the last %s h", satellite, product, hours)
+        return {"source": "goes", "files": 0, "written": 0, "skipped": 0, "quarantined": []}
+    return ingest_source("goes", urls, store, {"grid": grid} if grid else {})

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import os
+import threading
 from collections.abc import Iterable, Sequence
 
 import fsspec
@@ -26,6 +27,13 @@ import xarray as xr
 from geopipe import store as _store
 from geopipe.config import is_url
 from geopipe.errors import InputError
+
+
+#: HDF5 (under netCDF4/h5netcdf) and eccodes are not safe to call from several threads at
+#: once: the Prefect flows run one task per file in a thread pool, and two threads opening
+#: NetCDF files crash the process.  Readers hold this lock while they are inside those C
+#: libraries (downloads happen outside it, so they still overlap).
+DECODE_LOCK = threading.RLock()
 
 
 class SourceReader:

@@ -28,7 +28,7 @@ from geopipe import regrid
 from geopipe.config import is_url
 from geopipe.errors import GeopipeError, InputError
 from geopipe.provenance import file_record
-from geopipe.sources.base import SourceReader
+from geopipe.sources.base import DECODE_LOCK, SourceReader
 
 #: OR_ABI-L2-CMIPM1-M6C13_G16_s20230011800281_e..._c....nc  (start: year, day of year, HHMMSS, tenths)
 FILENAME = re.compile(r"OR_(?P<product>ABI-L[12]b?-[A-Za-z]+\d?)-M(?P<mode>\d+)(?:C(?P<band>\d{2}))?"
@@ -225,12 +225,13 @@ class GOESReader(SourceReader):
 
     def open_dataset(self, path: str) -> xr.Dataset:
         data = _fetch(path, _remote_options(path, self.options.get("remote_options"))) if is_url(path) else None
-        try:
-            nc = netCDF4.Dataset(os.path.basename(path), memory=data) if data is not None else netCDF4.Dataset(path)
-        except OSError as exc:
-            raise InputError(path, f"not a readable NetCDF-4 file ({str(exc).splitlines()[0]})") from None
-        with nc:
-            ds = read_scene(nc, path)
+        with DECODE_LOCK:
+            try:
+                nc = netCDF4.Dataset(os.path.basename(path), memory=data) if data is not None else netCDF4.Dataset(path)
+            except OSError as exc:
+                raise InputError(path, f"not a readable NetCDF-4 file ({str(exc).splitlines()[0]})") from None
+            with nc:
+                ds = read_scene(nc, path)
         if self.options.get("grid"):
             ds = regrid.to_grid(ds, self.options["grid"], self.options.get("method") or "bilinear")
         if data is not None:  # provenance from the bytes already fetched, not a second download
