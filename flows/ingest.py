@@ -109,7 +109,7 @@ def ingest_goes(inputs: list[str], store: str | None = None, grid: str | None = 
 
 @flow(name="ingest-ibtracs", task_runner=_runner(), log_prints=True)
 def ingest_ibtracs(inputs: list[str], store: str | None = None, basin: list[str] | None = None,
-                   seasons: str | None = None, track_type: str = "main") -> dict:
+                   seasons: str | None = None, track_type: str = "default") -> dict:
     """IBTrACS CSV/NetCDF best tracks; a revised file replaces the rows of its storms."""
     options = {k: v for k, v in {"basin": basin, "seasons": seasons, "track_type": track_type}.items() if v}
     return ingest_source("ibtracs", inputs, store, options)

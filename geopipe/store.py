@@ -482,11 +482,14 @@ def _add_variables(new: xr.Dataset, group, url, dim, n0, present, chunks, storag
             arr = group[name]
             var = new[name].variable
             axis = var.dims.index(dim)
-            for pos in have:
-                values = _encode_values(name, var[{dim: slice(overlap[pos], overlap[pos] + 1)}].load(), arr)
+            along = max(1, (arr.shards or arr.chunks)[axis])
+            # one orthogonal write per chunk's worth of steps (not one per step)
+            for a in range(0, len(have), along):
+                pos = have[a:a + along]
+                values = _encode_values(name, var[{dim: overlap[pos]}].load(), arr)
                 index = [slice(None)] * arr.ndim
-                index[axis] = slice(int(pos), int(pos) + 1)
-                arr[tuple(index)] = values
+                index[axis] = pos
+                arr.set_orthogonal_selection(tuple(index), values)
 
 
 # ----------------------------------------------------------------------------- replacing

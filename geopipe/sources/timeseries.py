@@ -1,0 +1,194 @@
+"""Helpers shared by the readers of 1-D time series (ISGI/WDC indices, OMNI solar wind).
+
+* :func:`read_bytes`   one input, local or remote (fsspec), decompressed (bz2/gzip/xz by magic)
+* :class:`Lines`      where each table row sits in the file (numpy), so errors can name the line
+* :func:`check_numeric`, :func:`check_times` vectorised checks that raise ``InputError(path, ..., line)``
+* :func:`merge_write`  write a time series into a store shared by several files and cadences
+
+``merge_write`` exists because :func:`geopipe.store.append` only adds *new* time steps: it
+never fills a variable at a time the store already holds.  Index stores get such fills
+(Dst after SYM-H at the same hours; the complete 2018 file after the one that stopped in
+September), so when the new data would fill a gap the whole store is merged in memory
+(existing values win, NaNs are filled) and rewritten with :func:`geopipe.store.replace`.
+Index stores are small (about 13 MB per year of six float32 1-minute variables), so this
+is cheap; the common case -- the next year -- stays a plain idempotent append.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import logging
+import lzma
+import os
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from geopipe import store as _store
+from geopipe.config import is_url, resolve_store
+from geopipe.errors import InputError
+from geopipe.provenance import file_record
+from geopipe.sources.remote import fetch_file
+
+log = logging.getLogger(__name__)
+
+_MAGIC = ((b"BZh", bz2.decompress, "bzip2"), (b"\x1f\x8b", gzip.decompress, "gzip"),
+          (b"\xfd7zXZ\x00", lzma.decompress, "xz"))
+
+
+def read_bytes(path: str, storage_options: Mapping | None = None) -> tuple[bytes, dict]:
+    """The decompressed content of ``path`` and the provenance record of the bytes as stored.
+
+    URLs are downloaded once with :func:`geopipe.sources.remote.fetch_file` (retries on
+    5xx, resets and short bodies); compression is recognised by its magic bytes, so a
+    ``.bz2`` URL with a query string is still read.
+    """
+    if is_url(path) and not str(path).startswith("file://"):
+        raw = fetch_file(str(path), dict(storage_options or {}))
+    else:
+        local = str(path)[7:] if str(path).startswith("file://") else str(path)
+        try:
+            with open(local, "rb") as fh:
+                raw = fh.read()
+        except FileNotFoundError:
+            raise InputError(path, "no such file") from None
+        except OSError as exc:
+            raise InputError(path, f"cannot be read: {exc}") from exc
+        path = os.path.abspath(local)
+    record = file_record(path, storage_options, data=raw)
+    for magic, decompress, kind in _MAGIC:
+        if raw.startswith(magic):
+            try:
+                raw = decompress(raw)
+            except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+                raise InputError(path, f"corrupt {kind} stream ({exc})") from None
+            break
+    if not raw.strip():
+        raise InputError(path, "the file is empty")
+    return raw, record
+
+
+class Lines:
+    """Where the lines of a text file are, found with numpy (no Python loop per line).
+
+    ``rows`` are the lines a table reader sees: not empty, not starting with ``comment``,
+    from line ``skip + 1`` on.  :meth:`number` gives the 1-based file line of row ``i``.
+    """
+
+    def __init__(self, raw: bytes, comment: bytes | None = b"#", skip: int = 0):
+        b = np.frombuffer(raw, dtype=np.uint8)
+        ends = np.flatnonzero(b == 10)
+        starts = np.concatenate([[0], ends + 1])
+        ends = np.concatenate([ends, [len(b)]])
+        length = ends - starts
+        # a line of just "\r" is empty too
+        last = b[np.maximum(ends - 1, 0)] if len(b) else np.zeros(0, np.uint8)
+        keep = (length > 0) & ~((length == 1) & (last == 13))
+        if comment:
+            keep &= b[np.minimum(starts, max(len(b) - 1, 0))] != comment[0]
+        keep[:skip] = False
+        self._b, self.starts, self.ends = b, starts, ends
+        self.rows = np.flatnonzero(keep)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def number(self, i: int) -> int:
+        return int(self.rows[i]) + 1
+
+    def text(self, i: int) -> str:
+        j = self.rows[i]
+        return self._b[self.starts[j]:self.ends[j]].tobytes().decode("utf-8", "replace").rstrip("\r")
+
+    def fields(self, sep: bytes = b",") -> np.ndarray:
+        """Number of ``sep``-separated fields on each row (quotes are not special)."""
+        starts = self.starts[self.starts < len(self._b)]
+        counts = np.zeros(len(self.starts), dtype=np.int64)
+        if len(starts):  # each line's segment runs to the next line's start: its own bytes only
+            counts[:len(starts)] = np.add.reduceat((self._b == sep[0]).view(np.uint8), starts, dtype=np.int64)
+        return counts[self.rows] + 1
+
+    def check_fields(self, path: str, expected: int, first: int = 0, sep: bytes = b",") -> None:
+        """Every row from ``first`` on must have ``expected`` fields."""
+        counts = self.fields(sep)[first:]
+        bad = np.flatnonzero(counts != expected)
+        if len(bad):
+            i = first + int(bad[0])
+            raise InputError(path, f"row has {counts[bad[0]]} fields, the header has {expected}", line=self.number(i))
+
+
+def check_numeric(df: pd.DataFrame, columns: Iterable[str], path: str, line_of) -> pd.DataFrame:
+    """Convert ``columns`` to float64 (empty cells -> NaN); a cell that is not a number raises
+    ``InputError`` naming its line (``line_of(row)``)."""
+    out = {}
+    for col in columns:
+        values = df[col]
+        if values.dtype.kind not in "fiub":
+            text = values.astype("string").str.strip()
+            num = pd.to_numeric(text.replace("", pd.NA), errors="coerce")
+            bad = np.flatnonzero((num.isna() & text.notna() & (text != "")).fillna(False).to_numpy())
+            if len(bad):
+                raise InputError(path, f"column {col}: {text.iloc[bad[0]]!r} is not a number", line=line_of(int(bad[0])))
+            values = num
+        out[col] = values.to_numpy(dtype="f8", na_value=np.nan)
+    return pd.DataFrame(out, index=df.index)
+
+
+def check_times(times: pd.DatetimeIndex, path: str, line_of) -> None:
+    """Times must be unique and increasing; the first offender is named by line."""
+    t = times.asi8
+    if len(t) < 2:
+        return
+    step = np.diff(t)
+    bad = np.flatnonzero(step <= 0)
+    if len(bad):
+        i = int(bad[0]) + 1
+        what = "repeats the time" if step[bad[0]] == 0 else "goes back in time to"
+        raise InputError(path, f"row {what} {times[i]} (duplicate or unsorted rows)", line=line_of(i))
+
+
+def frame_to_dataset(frame: pd.DataFrame, attrs: Mapping[str, Mapping], global_attrs: Mapping | None = None) -> xr.Dataset:
+    """A ``time``-indexed frame -> Dataset of float32 variables with CF attributes."""
+    data = {name: ("time", frame[name].to_numpy(dtype="f4"), dict(attrs.get(name, {}))) for name in frame.columns}
+    ds = xr.Dataset(data, coords={"time": ("time", frame.index.to_numpy(dtype="datetime64[ns]"))},
+                    attrs=dict(global_attrs or {}))
+    ds["time"].attrs.update(standard_name="time", axis="T")
+    return ds
+
+
+def merge_write(ds: xr.Dataset, store: str, dim: str = "time", chunks: Mapping[str, int] | None = None,
+                sources: Iterable[Mapping] | None = None, storage_options: Mapping | None = None) -> _store.WriteResult:
+    """Write ``ds`` into ``store``: append new steps, fill the store's gaps, keep its values.
+
+    Returns a :class:`geopipe.store.WriteResult` (``written`` new steps, ``skipped`` steps
+    already present).  Re-running the same input writes nothing.
+    """
+    url = resolve_store(store)
+    sources = list(sources or [])
+    if not _store.exists(url, storage_options=storage_options):
+        return _store.append(ds, url, dim=dim, chunks=chunks, sources=sources, storage_options=storage_options)
+    old = _store.open_store(url, storage_options=storage_options)
+    present = pd.Index(old[dim].values)
+    index = pd.Index(ds[dim].values)
+    shared = index.isin(present)
+    fresh = index[~shared]
+    if len(fresh) == 0 or len(present) == 0 or fresh.min() > present.max():
+        # the usual case (a later file, a re-run, another index over the same days): the
+        # store layer appends the new steps, adds new variables and fills the store's gaps
+        return _store.append(ds, url, dim=dim, chunks=chunks, sources=sources, storage_options=storage_options)
+    # steps earlier than the store's end: rewrite the store in time order, stored values winning
+    merged = old.load().combine_first(ds).sortby(dim)
+    merged = merged[list(old.data_vars) + [v for v in ds.data_vars if v not in old.data_vars]]
+    for name, var in ds.data_vars.items():  # combine_first keeps the store's attrs; new variables keep theirs
+        if not merged[name].attrs:
+            merged[name].attrs = dict(var.attrs)
+    for var in merged.variables.values():
+        var.encoding = {}
+    summary = f"merged {len(fresh)} new {dim} steps and filled gaps at {int(shared.sum())} stored steps"
+    _store.replace(merged, url, dim=dim, chunks=chunks, sources=sources, summary=summary,
+                   storage_options=storage_options)
+    return _store.WriteResult(url, len(fresh), int(shared.sum()), [v for v in ds.data_vars if v not in old],
+                              [str(t) for t in fresh])
