@@ -1,0 +1,61 @@
+"""``geopipe map`` (prediction maps, forecast plots) and ``geopipe explain`` (saliency maps)."""
+
+from __future__ import annotations
+
+from geopipe.cli.common import csv_list
+from geopipe.errors import GeopipeError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("map", help="draw a prediction map or a SYM-H forecast plot (offline Cartopy)",
+                       description="--pred: probability, threshold contour, truth contours, best tracks at --time. "
+                                   "--forecasts: observed, forecast at --lead and persistence against valid time.")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--pred", help="prediction store (geopipe predict of a segmentation model)")
+    what.add_argument("--forecasts", help="forecast store (geopipe predict of a forecast model)")
+    p.add_argument("--time", help="valid time of the map (ISO 8601, UTC)")
+    p.add_argument("--tracks", help="best-track store (ibtracs) for positions and names")
+    p.add_argument("--labels", help="labels store: truth contours")
+    p.add_argument("--label-var", help="variable of the labels store (default mask)")
+    p.add_argument("--projection", default="auto", choices=["auto", "platecarree", "robinson", "geostationary"])
+    p.add_argument("--start", help="forecast plot: first valid time")
+    p.add_argument("--end", help="forecast plot: last valid time")
+    p.add_argument("--lead", type=int, default=60, help="forecast plot: lead in minutes (default 60)")
+    p.add_argument("--out", required=True, help="image file (.png, .pdf, .svg)")
+    p.set_defaults(func=cmd_map)
+
+    e = sub.add_parser("explain", help="saliency map (gradient x input) of a segmentation model at one time")
+    e.add_argument("--model", required=True, help="model folder")
+    e.add_argument("--store", required=True, help="input grid store")
+    e.add_argument("--time", required=True, help="time to explain (ISO 8601, UTC)")
+    e.add_argument("--out", required=True, help="FILE.png (map) or STORE.zarr (saliency fields)")
+    e.add_argument("--zarr", help="also append the saliency fields to this store")
+    e.add_argument("--region", help="LAT_MIN,LAT_MAX,LON_MIN,LON_MAX: explain this box, not the predicted mask "
+                                          "(write --region=-30,-10,175,-175 when it starts with a minus)")
+    e.set_defaults(func=cmd_explain)
+
+
+def cmd_map(args) -> int:
+    from geopipe import maps
+
+    if args.pred:
+        if not args.time:
+            raise GeopipeError("geopipe map --pred needs --time")
+        path = maps.render_map(args.pred, args.time, args.out, tracks=args.tracks, labels=args.labels,
+                               projection=args.projection, label_var=args.label_var)
+    else:
+        path = maps.render_forecast_plot(args.forecasts, args.out, start=args.start, end=args.end, lead=args.lead)
+    print(path)
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from geopipe.explain import explain
+
+    region = None
+    if args.region:
+        region = [float(v) for v in csv_list(args.region)]
+        if len(region) != 4:
+            raise GeopipeError(f"--region {args.region!r}: expected LAT_MIN,LAT_MAX,LON_MIN,LON_MAX")
+    print(explain(args.model, args.store, args.time, args.out, zarr=args.zarr, region=region))
+    return 0
