@@ -1,0 +1,92 @@
+"""``geopipe labels ibtracs|heuristic|storms``: label stores from best tracks, a detector, SYM-H."""
+
+from __future__ import annotations
+
+from geopipe.cli.common import emit
+
+
+def register(sub) -> None:
+    p = sub.add_parser("labels", help="make label stores (best-track masks, heuristic cyclones, geomagnetic storms)")
+    lsub = p.add_subparsers(dest="labels_command", metavar="KIND", required=True)
+
+    ip = lsub.add_parser("ibtracs", help="masks of the best-track storms active at each time of a grid store")
+    ip.add_argument("--grid-store", default=None, help="gridded store whose time/latitude/longitude to label (default: catalog gfs)")
+    ip.add_argument("--tracks", default=None, help="IBTrACS store (default: catalog ibtracs)")
+    ip.add_argument("--out", default=None, help="labels store (default: catalog labels_ibtracs)")
+    shape = ip.add_mutually_exclusive_group()
+    shape.add_argument("--box", type=int, default=None, help="square box of N x N grid pixels (catalog default: 25)")
+    shape.add_argument("--radius-km", type=float, default=None, help="great-circle disc of this radius instead")
+    ip.add_argument("--window", default=None, help="a storm is active within this time of a fix (e.g. 3h)")
+    ip.add_argument("--chunk", type=int, default=None, help="times per Dask task and per chunk")
+    ip.add_argument("--json", action="store_true")
+    ip.set_defaults(func=cmd_ibtracs)
+
+    hp = lsub.add_parser("heuristic", help="detect, track and mask cyclones in a GFS store (TempestExtremes-like)")
+    hp.add_argument("--store", default=None, help="gridded store with prmsl (default: catalog gfs)")
+    hp.add_argument("--out", default=None, help="labels store (default: catalog labels_heuristic)")
+    hp.add_argument("--tracks", default=None, help="IBTrACS store: score the tropical tracks (POD/FAR/CSI)")
+    hp.add_argument("--mask", choices=["contour", "radius"], default=None, help="node region (catalog default: contour)")
+    hp.add_argument("--mask-radius-km", type=float, default=None)
+    hp.add_argument("--min-duration-h", type=float, default=None, help="drop shorter tracks (catalog default: 24)")
+    hp.add_argument("--chunk", type=int, default=8, help="times per Dask task and per chunk")
+    hp.add_argument("--json", action="store_true")
+    hp.set_defaults(func=cmd_heuristic)
+
+    sp = lsub.add_parser("storms", help="geomagnetic storm events and a class per minute from SYM-H")
+    sp.add_argument("--store", default=None, help="ISGI store with sym_h (default: catalog isgi)")
+    sp.add_argument("--out", default=None, help="storms store (default: catalog storms)")
+    sp.add_argument("--variable", default="sym_h")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_storms)
+
+
+def _product(value: str | None, product: str) -> str:
+    if value:
+        return value
+    from geopipe.catalog import load
+
+    return load().store_path(product)
+
+
+def cmd_ibtracs(args) -> int:
+    from geopipe.labels.roi import label_ibtracs
+
+    s = label_ibtracs(_product(args.grid_store, "gfs"), _product(args.tracks, "ibtracs"),
+                      _product(args.out, "labels_ibtracs"), box=args.box, radius_km=args.radius_km,
+                      window=args.window, chunk=args.chunk)
+    shape = f"{s['radius_km']:g} km discs" if s.get("radius_km") else f"{s.get('box')}-pixel boxes"
+    emit(s, as_json=args.json, text=f"{s['store']}: {s['written']} times written, {s['skipped']} already there; "
+                                     f"{s['storms']} storms marked as {shape}")
+    return 0
+
+
+def cmd_heuristic(args) -> int:
+    from geopipe.labels.heuristic import heuristic_labels
+
+    detect = {k: v for k, v in (("mask", args.mask), ("mask_radius_km", args.mask_radius_km)) if v is not None}
+    stitch = {"min_duration_h": args.min_duration_h} if args.min_duration_h is not None else None
+    s = heuristic_labels(_product(args.store, "gfs"), _product(args.out, "labels_heuristic"), tracks=args.tracks,
+                         detect=detect or None, stitch_params=stitch, chunk=args.chunk)
+    k = s["tracks_by_kind"]
+    text = (f"{s['store']}: {s['written']} times written, {s['skipped']} already there; {s['nodes']} nodes, "
+            f"{s['tracks']} tracks ({k['tropical']} tropical, {k['extratropical']} extratropical); tables in {s['tables']}")
+    if "skill" in s:
+        sk = s["skill"]
+        fmt = lambda v: "n/a" if v is None else f"{v:.2f}"
+        text += (f"\nskill vs best tracks: POD {fmt(sk['pod'])}  FAR {fmt(sk['far'])}  CSI {fmt(sk['csi'])} "
+                 f"(hits {sk['hits']}, misses {sk['misses']}, false alarms {sk['false_alarms']}); {s['skill_json']}")
+    emit(s, as_json=args.json, text=text)
+    return 0
+
+
+def cmd_storms(args) -> int:
+    from geopipe.labels.storms import label_storms
+
+    s = label_storms(_product(args.store, "isgi"), _product(args.out, "storms"), variable=args.variable)
+    c = s["by_class"]
+    deep = s["deepest"]
+    text = (f"{s['store']}: {s['events']} storms ({c['moderate']} moderate, {c['intense']} intense, {c['super']} super) "
+            f"over {s['minutes']} steps" + (f"; deepest {deep['peak_nt']:g} nT at {deep['peak_time']}" if deep else "")
+            + f"; events in {s['csv']}")
+    emit(s, as_json=args.json, text=text)
+    return 0
