@@ -63,8 +63,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "reset":
             with srv.lock:
                 srv.injected["reset"] += 1
-            # RST instead of FIN: the client sees "connection reset by peer"
+            # RST instead of FIN: the client sees "connection reset by peer".  rfile holds a
+            # reference to the socket: close it first, or close() leaves the connection open
+            # (the client would stall until its timeout instead of seeing a reset)
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.rfile.close()
             self.connection.close()
             return
         size = path.stat().st_size
