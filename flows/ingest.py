@@ -89,14 +89,20 @@ def _runner(max_downloads: int = 4) -> ThreadPoolTaskRunner:
 
 @flow(name="ingest-gfs", task_runner=_runner(), log_prints=True)
 def ingest_gfs(inputs: list[str] | None = None, store: str | None = None, vars: list[str] | None = None,
-               cycle: str | None = None, fhours: str = "0", remote: str | None = None,
+               cycle: str | None = None, fhours: str = "0", remote: str | None = None, resolution: str = "0p25",
                dask_address: str | None = None) -> dict:
-    """GFS GRIB2 files/URLs, or a cycle fetched from the catalog's remote (``cycle`` + ``fhours``)."""
-    from geopipe.sources import reader_class
+    """GFS GRIB2 files/URLs, or a cycle fetched from a remote (``cycle`` + ``fhours``).
+
+    ``cycle="latest"`` takes the newest cycle that NOAA has had 3.5 hours to publish.
+    """
+    from geopipe.sources.gfs import latest_cycle, parse_fhours, remote_urls
 
     options = {"vars": vars} if vars else {}
     if cycle:
-        inputs = reader_class("gfs").cycle_urls(cycle, fhours, remote=remote)
+        cycle = latest_cycle() if cycle == "latest" else cycle
+        inputs, remote_options = remote_urls(cycle, parse_fhours(fhours), remote or "aws", resolution)
+        if remote_options:
+            options["remote_options"] = remote_options
     return ingest_source("gfs", inputs or [], store, options, dask_address=dask_address)
 
 

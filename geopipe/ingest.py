@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 
 from geopipe.config import data_root, is_url, join_url, resolve_store
-from geopipe.errors import GeopipeError, InputError
+from geopipe.errors import GeopipeError, InputError, RemoteError
 from geopipe.provenance import file_record
 from geopipe.sources import get_reader
 
@@ -29,6 +29,7 @@ class IngestReport:
     written: int = 0
     skipped: int = 0
     quarantined: list[dict] = dataclasses.field(default_factory=list)
+    failed: list[dict] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -67,7 +68,7 @@ def _open(reader, path: str):
     """Read one input; any failure becomes an ``InputError`` naming the file."""
     try:
         return reader.open_dataset(path)
-    except InputError:
+    except (InputError, RemoteError):
         raise
     except Exception as exc:  # decoders raise many types; the user needs file + problem
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -98,9 +99,21 @@ def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_opt
                 raise
             report.quarantined.append(quarantine(source, path, str(exc), root=root))
             continue
+        except RemoteError as exc:
+            # not a bad file: the network failed after its retries.  Go on with the others,
+            # then fail loudly so a scheduler retries the run (never a silent skip).
+            if strict:
+                raise
+            report.failed.append({"path": str(path), "reason": str(exc)})
+            log.error("could not fetch %s: %s", path, exc)
+            continue
         report.files += 1
         report.written += getattr(result, "written", 0)
         report.skipped += getattr(result, "skipped", 0)
         if on_file:
             on_file(path, result)
+    if report.failed:
+        first = report.failed[0]
+        raise RemoteError(f"{len(report.failed)} of {len(files)} {source} inputs could not be fetched "
+                          f"(the others were ingested); first: {first['reason']}")
     return report

@@ -82,12 +82,15 @@ def parse_fhours(text: str) -> list[int]:
     return sorted(set(out))
 
 
-def remote_urls(cycle, fhours, remote_name: str = "aws") -> tuple[list[str], dict]:
+def remote_urls(cycle, fhours, remote_name: str = "aws", res: str = "0p25") -> tuple[list[str], dict]:
     """URLs of the GFS files of ``cycle`` at ``fhours``, and their fsspec storage options.
 
     ``remote_name`` is a catalog remote (``aws``, ``nomads``) or a URL base (or folder) laid
-    out like NOAA's bucket: ``BASE/gfs.YYYYMMDD/HH/atmos/gfs.tHHz.pgrb2.0p25.fFFF``.
+    out like NOAA's bucket: ``BASE/gfs.YYYYMMDD/HH/atmos/gfs.tHHz.pgrb2.{res}.fFFF``; ``res``
+    is NOAA's product resolution (``0p25``, ``0p50``, ``1p00``).
     """
+    if not re.fullmatch(r"\dp\d\d", res):
+        raise GeopipeError(f"gfs: resolution {res!r}: expected NOAA's form, e.g. 0p25, 0p50, 1p00")
     from geopipe.catalog import load
 
     source = load().source("gfs")
@@ -99,7 +102,7 @@ def remote_urls(cycle, fhours, remote_name: str = "aws") -> tuple[list[str], dic
     else:
         entry = source.remote_named(remote_name)
         template, options = entry.url, dict(entry.storage_options)
-    return [template.format(init=init, fhour=int(h)) for h in fhours], options
+    return [template.format(init=init, fhour=int(h), res=res) for h in fhours], options
 
 
 def _storage_options_for(url: str) -> dict:
@@ -215,6 +218,8 @@ class GFSReader(SourceReader):
                                            "the catalog's default_vars for --cycle)")
         parser.add_argument("--cycle", help="fetch a GFS cycle instead of SOURCE, e.g. 2024-09-26T00")
         parser.add_argument("--fhours", default="0", help="forecast hours with --cycle: 0-48/6, 0,6,12 (default 0)")
+        parser.add_argument("--resolution", default="0p25", help="with --cycle: NOAA product resolution "
+                                                                  "0p25, 0p50 or 1p00 (default 0p25)")
         parser.add_argument("--remote", default="aws", help="with --cycle: aws or nomads (catalog/sources.yaml), "
                                                             "or a URL base laid out like NOAA's bucket")
 
@@ -226,7 +231,8 @@ class GFSReader(SourceReader):
         if args.cycle:
             if args.inputs:
                 raise GeopipeError("geopipe ingest gfs: give SOURCE files or --cycle, not both")
-            out["inputs"], remote_options = remote_urls(args.cycle, parse_fhours(args.fhours), args.remote)
+            out["inputs"], remote_options = remote_urls(args.cycle, parse_fhours(args.fhours), args.remote,
+                                                        args.resolution)
             out["remote_options"] = remote_options or None
         return out
 
@@ -254,3 +260,9 @@ def _check_store(ds: xr.Dataset, store: str, storage_options: dict | None) -> No
         if stored and stored != var.attrs.get("GRIB_stepType"):
             raise InputError(source, f"{name} is {var.attrs.get('GRIB_stepType')} here but {stored} in {store}; "
                                      "geopipe never mixes step types in one variable")
+
+
+def latest_cycle(now=None, delay_hours: float = 3.5) -> str:
+    """The newest 00/06/12/18 UTC cycle that is at least ``delay_hours`` old (NOAA's publication lag)."""
+    now = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
+    return f"{(now - pd.Timedelta(hours=delay_hours)).floor('6h'):%Y-%m-%dT%H}"

@@ -170,3 +170,13 @@ def test_selections_name_fields_and_missing_ones(tmp_path, sample):
     np.testing.assert_array_equal(ds.u10hPa.values[0], pick(sample, "u", "isobaricInhPa", 10)["values"])
     np.testing.assert_array_equal(ds.u10.values[0], pick(sample, "10u")["values"])
     np.testing.assert_array_equal(ds.t_tropopause.values[0], pick(sample, "t", "tropopause")["values"])
+
+
+def test_latest_cycle_waits_for_noaa_publication_and_resolution_names_the_product():
+    from geopipe.sources.gfs import latest_cycle, remote_urls
+
+    assert latest_cycle("2024-09-26T03:20") == "2024-09-25T18"
+    assert latest_cycle("2024-09-26T03:40") == "2024-09-26T00"
+    urls, opts = remote_urls("2024-09-26T06", [0, 6], "aws", "0p50")
+    assert urls[1] == "s3://noaa-gfs-bdp-pds/gfs.20240926/06/atmos/gfs.t06z.pgrb2.0p50.f006"
+    assert opts == {"anon": True}
