@@ -86,7 +86,7 @@ def load_keras_model(model_dir):
 def model_hash(model_dir) -> str:
     """sha256 over the model file and its config/normalization: identifies the model in provenance."""
     h = hashlib.sha256()
-    for name in ("model.keras", "config.json", "normalization.json"):
+    for name in ("model.keras", "model.npz", "config.json", "normalization.json"):
         path = Path(model_dir) / name
         if path.exists():
             h.update(name.encode())

@@ -1,0 +1,212 @@
+"""Train forecast models on a window store: the SYM-H ladder up to an LSTM.
+
+Rungs (geopipe.training.ladder.FORECAST_LADDER): persistence, linear AR (ridge), the
+Burton model (only when the store has solar-wind driver channels; otherwise the rung is
+skipped with the reason), a one-hidden-layer network, the LSTM.  The scikit-learn rungs
+are fitted on up to ``max_windows`` train windows; the LSTM streams the train split.
+All are scored per lead on the test split against the same targets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geopipe.errors import GeopipeError, InputError
+from geopipe.models import metrics as M
+from geopipe.models import simple
+from geopipe.models.burton import Burton, driver_channels
+from geopipe.models.data import SampleStore, StreamDataset, forecast_target
+from geopipe.training import ladder as L
+from geopipe.training.common import Run, header_lines, parse_params, run_keras, time_it
+
+
+@dataclasses.dataclass
+class ForecastParams:
+    units: tuple = (64, 32)
+    dropout: float = 0.2
+    residual: bool = True
+    loss: str = "mse"
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    clipnorm: float | None = 1.0
+    patience: int = 5
+    device: str = "auto"
+    seed: int = 0
+    max_windows: int = 50_000
+    hidden: int = 32
+    alpha: float = 1.0
+    verbose: int = 0
+
+
+def leads_minutes(store: SampleStore) -> np.ndarray:
+    lead = store.coord("lead")
+    if lead is None:
+        raise InputError(store.path, "window store has no 'lead' coordinate (minutes ahead of each y column)")
+    if np.issubdtype(lead.dtype, np.timedelta64):
+        return (lead / np.timedelta64(1, "m")).astype("f8")
+    return lead.astype("f8")
+
+
+def cadence_minutes(store: SampleStore) -> float:
+    """Minutes between history steps: the ``cadence_minutes`` attribute, the ``step`` coordinate,
+    or else the smallest gap between window times."""
+    if "cadence_minutes" in store.attrs:
+        return float(store.attrs["cadence_minutes"])
+    step = store.coord("step")
+    if step is not None and len(step) > 1 and np.issubdtype(step.dtype, np.number):
+        return float(np.median(np.diff(step.astype("f8"))))
+    if step is not None and len(step) > 1 and np.issubdtype(step.dtype, np.timedelta64):
+        return float(np.median(np.diff(step)) / np.timedelta64(1, "m"))
+    t = np.unique(store.coord("time"))
+    gaps = np.diff(t) / np.timedelta64(1, "m")
+    if not len(gaps):
+        raise InputError(store.path, "cannot tell the history cadence: set the 'cadence_minutes' attribute")
+    return float(gaps[gaps > 0].min())
+
+
+def _finite_rows(store: SampleStore, split: str) -> np.ndarray:
+    """Rows of a split whose every target is finite (targets are small: read in full)."""
+    rows = store.indices(split)
+    y = np.asarray(store.ds["y"].values, "f8")[rows]
+    return rows[np.isfinite(y).all(axis=1)]
+
+
+def _fit(kind: str, store: SampleStore, p: ForecastParams, run: Run, cache: dict) -> L.RungResult:
+    res = L.RungResult(kind, "forecast")
+    leads, cadence = cache["leads"], cache["cadence"]
+    if kind in ("ar", "burton", "mlp") and "train" not in cache:
+        rows = _finite_rows(store, "train")
+        if len(rows) > p.max_windows:
+            rows = np.sort(np.random.default_rng(p.seed).choice(rows, p.max_windows, replace=False))
+        data = store.take(rows)
+        cache["train"] = (np.asarray(data["x"], "f8"), np.asarray(data["y"], "f8"))
+    x, y = cache.get("train", (None, None))
+    if kind == "persistence":
+        res.model = simple.Persistence(n_leads=np.int64(len(leads)))
+    elif kind == "ar":
+        res.model, res.seconds = time_it(lambda: simple.LinearAR.fit(x, y, store.mean, store.std, alpha=p.alpha))
+        res.config = {"alpha": p.alpha}
+    elif kind == "burton":
+        drivers, why = driver_channels(store.channels)
+        if drivers is None:
+            res.skipped = why
+            return res
+        try:
+            res.model, res.seconds = time_it(lambda: Burton.fit(x, drivers, np.round(leads / cadence).astype(int)))
+        except ValueError as exc:
+            res.skipped = str(exc)
+            return res
+        res.config = {"drivers": [store.channels[i] for i in drivers], "tau_minutes": res.model.tau_steps() * cadence,
+                      "coef": [float(c) for c in res.model.coef]}
+    elif kind == "mlp":
+        res.model, res.seconds = time_it(lambda: simple.WindowMLP.fit(x, y, store.mean, store.std, hidden=p.hidden,
+                                                                      seed=p.seed))
+        res.config = {"hidden": p.hidden, "converged": res.model.converged}
+    elif kind == "lstm":
+        _fit_lstm(res, store, p, run, len(leads))
+    return res
+
+
+def _fit_lstm(res: L.RungResult, store: SampleStore, p: ForecastParams, run: Run, n_leads: int) -> None:
+    import keras
+
+    from geopipe.models.lstm import build_lstm
+
+    train = StreamDataset(store, "train", p.batch_size, forecast_target, rows=_finite_rows(store, "train"), seed=p.seed)
+    val = StreamDataset(store, "val", p.batch_size, forecast_target, rows=_finite_rows(store, "val"), shuffle=False)
+    arch = {"units": [int(u) for u in p.units], "dropout": p.dropout, "residual": p.residual}
+    history = int(store.ds["x"].shape[1])
+    run_keras(res, run, lambda: build_lstm(len(store.channels), history, n_leads, target_mean=float(store.mean[0]),
+                                           target_std=float(store.std[0]), **arch),
+              p.loss, [keras.metrics.RootMeanSquaredError(name="rmse")], train, val, p)
+    res.config = {**arch, "loss": p.loss, "optimizer": p.optimizer, "lr": p.lr, "clipnorm": p.clipnorm,
+                  "epochs": p.epochs, "batch_size": p.batch_size}
+
+
+def _observations(times, x, y, leads, cadence) -> pd.Series:
+    """Every target value the test windows hold (history and targets), indexed by time."""
+    times = pd.DatetimeIndex(times)
+    steps = x.shape[1]
+    parts = [pd.Series(x[:, j, 0], index=times - pd.Timedelta(minutes=(steps - 1 - j) * cadence)) for j in range(steps)]
+    parts += [pd.Series(y[:, k], index=times + pd.Timedelta(minutes=float(lead))) for k, lead in enumerate(leads)]
+    obs = pd.concat(parts)
+    return obs[~obs.index.duplicated()].dropna().sort_index()
+
+
+def _score(store: SampleStore, results: list[L.RungResult], leads, cadence, batch_size: int) -> None:
+    rows = store.indices("test")
+    preds = {r.kind: [] for r in results if not r.skipped}
+    xs, ys = [], []
+    for _, data in store.batches("test", max(256, batch_size)):
+        xs.append(np.asarray(data["x"][:, :, 0], "f8"))
+        ys.append(np.asarray(data["y"], "f8"))
+        for r in results:
+            if not r.skipped:
+                preds[r.kind].append(np.asarray(r.model.predict(data["x"]), "f8"))
+    x0, y = np.concatenate(xs)[..., None], np.concatenate(ys)
+    storm = store.coord("storm")
+    storm = None if storm is None else storm[rows].astype(bool)
+    times = store.coord("time")
+    obs = _observations(times[rows], x0, y, leads, cadence) if times is not None else None
+    pers = np.concatenate(preds["persistence"])
+    for r in results:
+        if r.skipped:
+            continue
+        pred = np.concatenate(preds[r.kind])
+        r.scores = {}
+        for j, lead in enumerate(leads):
+            s = M.forecast_scores(y[:, j], pred[:, j], pers[:, j], storm)
+            s["lag_minutes"] = (M.best_lag(times[rows] + np.timedelta64(int(lead * 60), "s"), pred[:, j], obs,
+                                           2 * lead, cadence) if obs is not None else float("nan"))
+            r.scores[int(lead) if float(lead).is_integer() else float(lead)] = s
+
+
+def _config(store: SampleStore, r: L.RungResult, leads, cadence) -> dict:
+    return {"format": "keras" if r.kind == "lstm" else "npz", "kind": r.kind, "task": "forecast",
+            "channels": store.channels, "target": store.channels[0], "history": int(store.ds["x"].shape[1]),
+            "leads": [float(v) for v in leads], "cadence_minutes": cadence,
+            "units": store.ds["y"].attrs.get("units", "nT"), **r.config}
+
+
+def _train(windows, kinds, out_for, params, root=None) -> dict:
+    p = parse_params(ForecastParams, params)
+    store = SampleStore(windows, "windows")
+    for split in ("train", "val", "test"):
+        if not len(store.indices(split)):
+            raise InputError(store.path, f"the {split} split has no samples (the ladder needs train, val and test)")
+    leads, cadence = leads_minutes(store), cadence_minutes(store)
+    run = Run(out_for, p.device)
+    try:
+        cache, results = {"leads": leads, "cadence": cadence}, []
+        for kind in kinds:
+            results.append(_fit(kind, store, p, run, cache))
+        for r in results:
+            if r.skipped and r.kind in out_for and root is None:  # the one model asked for cannot run
+                raise GeopipeError(f"{store.path}: cannot train {r.kind}: {r.skipped}")
+        _score(store, results, leads, cadence, p.batch_size)
+        lines, flags = L.forecast_verdict(results, cadence)
+        header = header_lines(store, run.device) + [
+            f"- target: {store.channels[0]}; history {store.ds['x'].shape[1]} steps of {cadence:g} min; "
+            f"leads {', '.join(f'{v:g}' for v in leads)} min"]
+        return run.write(results, store, p, lambda s, r: _config(s, r, leads, cadence), lines, flags, header, root=root)
+    finally:
+        run.cleanup()
+
+
+def train_forecast(windows, out, kind: str = "lstm", **params) -> dict:
+    """Train ``kind`` on a window store into the model folder ``out``; its test report holds
+    persistence and every rung below ``kind``.  Returns the metrics.json content."""
+    return _train(windows, L.rungs_up_to(kind, "forecast"), {kind: out}, params)
+
+
+def train_ladder_forecast(windows, out_root, kinds=None, **params) -> dict:
+    """Train every rung (or ``kinds`` plus persistence) into ``out_root/<kind>``; the combined
+    ladder table goes in every folder and in ``out_root`` (metrics.json, report.md)."""
+    kinds = [k for k in L.FORECAST_LADDER if kinds is None or k in kinds or k in L.FORECAST_BASELINES]
+    return _train(windows, kinds, {k: Path(out_root) / k for k in kinds}, params, root=out_root)
