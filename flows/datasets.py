@@ -12,7 +12,11 @@ def build_patches_task(inputs: list[str], labels: str, out: str, size: int, neg_
                        seed: int, options: dict) -> dict:
     from geopipe.datasets.patches import build_patches
 
-    return build_patches(inputs=inputs, labels=labels, out=out, size=size, neg_ratio=neg_ratio, splits=splits,
+    pairs = []
+    for spec in inputs:  # "STORE:VAR,VAR" (the store may itself hold a colon: s3://...)
+        store, _, names = spec.rpartition(":")
+        pairs.append((store, [n for n in names.split(",") if n]))
+    return build_patches(inputs=pairs, labels=labels, out=out, size=size, neg_ratio=neg_ratio, splits=splits,
                          seed=seed, **options)
 
 

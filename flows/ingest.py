@@ -9,13 +9,14 @@ runner's worker count (``max_downloads``); progress shows as a Prefect progress 
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import timedelta
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import NETWORK_RETRIES, dask_cluster, table_artifact
+from flows.common import NETWORK_RETRIES, SEQUENCERS, InOrder, dask_cluster, table_artifact
 
 
 def _file_key(context, parameters) -> str:
@@ -46,11 +47,15 @@ def _file_key(context, parameters) -> str:
 @task(name="ingest-file", cache_key_fn=_file_key, cache_expiration=timedelta(days=30), persist_result=True,
       tags=["io"], **NETWORK_RETRIES)
 def ingest_file(source: str, path: str, store: str, options: dict | None = None,
-                storage_options: dict | None = None) -> dict:
-    """Ingest one input into the store. A bad file is quarantined, never retried forever."""
+                storage_options: dict | None = None, sequencer: str | None = None, order: int = 0) -> dict:
+    """Ingest one input into the store. A bad file is quarantined, never retried forever.
+
+    With a ``sequencer`` the store write waits for this file's turn (input order)."""
     from geopipe.ingest import ingest
 
-    report = ingest(source, [path], store, storage_options=storage_options, **(options or {}))
+    gate = SEQUENCERS.get(sequencer) if sequencer else None
+    report = ingest(source, [path], store, storage_options=storage_options,
+                    write_gate=(lambda: gate.turn(order)) if gate else None, **(options or {}))
     return report.to_dict()
 
 
@@ -67,11 +72,19 @@ def ingest_source(source: str, inputs: list[str], store: str | None = None, opti
     logger.info("%s: %d inputs -> %s", source, len(files), store)
     progress = create_progress_artifact(progress=0.0, description=f"{source}: files ingested")
     reports = []
-    with dask_cluster(dask_address):
-        futures = [ingest_file.submit(source, f, store, options, storage_options) for f in files]
-        for i, fut in enumerate(futures, 1):
-            reports.append(fut.result())
-            update_progress_artifact(progress, progress=100.0 * i / max(1, len(futures)))
+    key = f"{uuid.uuid4().hex}:{store}"
+    SEQUENCERS[key] = order = InOrder()
+    try:
+        with dask_cluster(dask_address):
+            futures = [ingest_file.submit(source, f, store, options, storage_options, key, i)
+                       for i, f in enumerate(files)]
+            for i, fut in enumerate(futures):
+                fut.wait()
+                order.finish(i)
+                reports.append(fut.result())
+                update_progress_artifact(progress, progress=100.0 * (i + 1) / max(1, len(futures)))
+    finally:
+        SEQUENCERS.pop(key, None)
     total = {"source": source, "store": store, "files": len(files),
              "written": sum(r["written"] for r in reports), "skipped": sum(r["skipped"] for r in reports),
              "quarantined": [q for r in reports for q in r["quarantined"]]}
@@ -89,21 +102,25 @@ def _runner(max_downloads: int = 4) -> ThreadPoolTaskRunner:
 
 @flow(name="ingest-gfs", task_runner=_runner(), log_prints=True)
 def ingest_gfs(inputs: list[str] | None = None, store: str | None = None, vars: list[str] | None = None,
-               cycle: str | None = None, fhours: str = "0", remote: str | None = None, resolution: str = "0p25",
-               dask_address: str | None = None) -> dict:
-    """GFS GRIB2 files/URLs, or a cycle fetched from a remote (``cycle`` + ``fhours``).
+               cycle: str | None = None, cycles: list[str] | None = None, fhours: str = "0",
+               remote: str | None = None, resolution: str = "0p25", dask_address: str | None = None) -> dict:
+    """GFS GRIB2 files/URLs, or cycles fetched from a remote by ``.idx`` byte ranges.
 
-    ``cycle="latest"`` takes the newest cycle that NOAA has had 3.5 hours to publish.
+    ``cycle="latest"`` takes the newest cycle that NOAA has had 3.5 hours to publish;
+    ``cycles`` lists several (a backfill); ``remote`` is a catalog remote or a URL base.
     """
     from geopipe.sources.gfs import latest_cycle, parse_fhours, remote_urls
 
     options = {"vars": vars} if vars else {}
-    if cycle:
-        cycle = latest_cycle() if cycle == "latest" else cycle
-        inputs, remote_options = remote_urls(cycle, parse_fhours(fhours), remote or "aws", resolution)
+    wanted = list(cycles or []) + ([cycle] if cycle else [])
+    urls: list[str] = []
+    for c in wanted:
+        found, remote_options = remote_urls(latest_cycle() if c == "latest" else c, parse_fhours(fhours),
+                                            remote or "aws", resolution)
+        urls += found
         if remote_options:
             options["remote_options"] = remote_options
-    return ingest_source("gfs", inputs or [], store, options, dask_address=dask_address)
+    return ingest_source("gfs", list(inputs or []) + urls, store, options, dask_address=dask_address)
 
 
 @flow(name="ingest-goes", task_runner=_runner(), log_prints=True)

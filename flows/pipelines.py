@@ -29,6 +29,7 @@ class CycloneConfig(BaseModel):
     gfs_cycles: list[str] = Field(default_factory=list, description="cycles to fetch by .idx byte ranges")
     gfs_fhours: str = "0"
     gfs_remote: str | None = Field(None, description="catalog remote name or URL base of a NOAA-like archive")
+    gfs_resolution: str = Field("0p25", description="NOAA product resolution in file names: 0p25, 0p50, 1p00")
     gfs_store: str = "gfs.zarr"
     goes_inputs: list[str] = Field(default_factory=list)
     goes_grid: str | None = None
@@ -85,13 +86,9 @@ def cyclone_pipeline(config: CycloneConfig) -> dict:
     c = config
     out: dict = {"stores": {}, "steps": {}}
     if c.gfs_inputs or c.gfs_cycles:
-        step = {}
-        for cycle in c.gfs_cycles:
-            step[cycle] = ingest_gfs(cycle=cycle, fhours=c.gfs_fhours, remote=c.gfs_remote, store=c.gfs_store,
-                                     dask_address=c.dask_address)
-        if c.gfs_inputs:
-            step["files"] = ingest_gfs(inputs=c.gfs_inputs, store=c.gfs_store, dask_address=c.dask_address)
-        out["steps"]["ingest_gfs"] = step
+        out["steps"]["ingest_gfs"] = ingest_gfs(inputs=c.gfs_inputs, cycles=c.gfs_cycles, fhours=c.gfs_fhours,
+                                                remote=c.gfs_remote, resolution=c.gfs_resolution,
+                                                store=c.gfs_store, dask_address=c.dask_address)
     out["stores"]["gfs"] = c.gfs_store
     if c.goes_inputs:
         out["steps"]["ingest_goes"] = ingest_goes(inputs=c.goes_inputs, store=c.goes_store, grid=c.goes_grid,
@@ -114,7 +111,7 @@ def cyclone_pipeline(config: CycloneConfig) -> dict:
     ladder = train_unet(patches="patches.zarr", out_root=c.models_root, kinds=c.ladder,
                         params={"seed": c.seed, **c.train_params})
     out["steps"]["train"] = ladder
-    model = ladder.get("model_dir") or os.path.join(c.models_root, "unet")
+    model = (ladder.get("folders") or {}).get("unet") or os.path.join(c.models_root, "unet")
     out["stores"]["unet_model"] = model
     out["steps"]["predict"] = predict(model=model, store=c.gfs_store, out="predictions.zarr",
                                       times=c.predict_times, dask_address=c.dask_address)
@@ -144,7 +141,7 @@ def symh_pipeline(config: SymhConfig) -> dict:
     out["stores"]["windows"] = c.windows_out
     ladder = train_lstm(windows=c.windows_out, out_root=c.models_root, kinds=c.ladder, params=c.train_params)
     out["steps"]["train"] = ladder
-    model = ladder.get("model_dir") or os.path.join(c.models_root, "lstm")
+    model = (ladder.get("folders") or {}).get("lstm") or os.path.join(c.models_root, "lstm")
     out["stores"]["lstm_model"] = model
     out["steps"]["forecast"] = predict(model=model, store=c.isgi_store, out=c.forecasts_out, times=c.forecast_times)
     out["stores"]["forecasts"] = c.forecasts_out

@@ -9,9 +9,10 @@ from flows.common import dask_cluster, image_artifact
 
 @task(name="predict")
 def predict_task(model: str, store: str, out: str, times: str | None, threshold: float | None) -> dict:
+    from geopipe.config import resolve_store
     from geopipe.predict import predict as run
 
-    return run(model, store, out, times=times, threshold=threshold)
+    return run(resolve_store(model), store, out, times=times, threshold=threshold)
 
 
 @task(name="render-map")

@@ -27,16 +27,18 @@ def _publish(summary: dict, key: str, title: str) -> None:
 
 @task(name="train-segmentation-ladder", tags=["gpu"])
 def train_segmentation_task(patches: str, out_root: str, kinds: list[str] | None, params: dict) -> dict:
+    from geopipe.config import resolve_store
     from geopipe.training.segmentation import train_ladder_segmentation
 
-    return train_ladder_segmentation(patches, out_root, kinds=kinds, **params)
+    return train_ladder_segmentation(resolve_store(patches), resolve_store(out_root), kinds=kinds, **params)
 
 
 @task(name="train-forecast-ladder", tags=["gpu"])
 def train_forecast_task(windows: str, out_root: str, kinds: list[str] | None, params: dict) -> dict:
+    from geopipe.config import resolve_store
     from geopipe.training.forecast import train_ladder_forecast
 
-    return train_ladder_forecast(windows, out_root, kinds=kinds, **params)
+    return train_ladder_forecast(resolve_store(windows), resolve_store(out_root), kinds=kinds, **params)
 
 
 @flow(name="train-unet", log_prints=True)

@@ -26,19 +26,21 @@ def join_url(base: str, *parts: str) -> str:
 
 
 def resolve_store(name: str | os.PathLike, root: str | os.PathLike | None = None) -> str:
-    """Resolve a store argument to a path or URL.
+    """Resolve a store (or output folder) argument to a path or URL.
 
-    * a URL (``s3://``, ``memory://``, ``file://``) or any path (it holds a ``/``) is used as
-      the user wrote it;
-    * a bare *name* (``gfs.zarr``, ``gfs``) is a store under the data root.  Names cannot
-      escape the root: ``..`` is refused.  Catalog entries go through :func:`safe_child`,
-      which applies the same rule to relative paths.
+    * a URL (``s3://``, ``memory://``, ``file://``) or an absolute path is used as it is;
+    * a path that starts with ``./`` or ``../`` is relative to the working directory, as a
+      shell user means it;
+    * anything else (``gfs.zarr``, ``labels/ibtracs.zarr``, ``models/unet``) is a name under
+      the data root, and may not escape it: ``..`` components are refused.
     """
     name = str(name)
-    if is_url(name) or "/" in name or os.sep in name:
-        return name if is_url(name) else str(Path(name).expanduser().resolve())
-    if name in ("", ".", ".."):
-        raise StoreError(f"store name {name!r} is not a store name (it would escape the data root)")
+    if is_url(name) or os.path.isabs(name):
+        return name
+    if name.startswith(("./", "../")):
+        return str(Path(name).resolve())
+    if name in ("", ".") or ".." in Path(name).parts:
+        raise StoreError(f"store name {name!r} would escape the data root")
     base = data_root(root)
     if is_url(base):
         return join_url(base, name)

@@ -6,6 +6,7 @@ A bad input never reaches the store: its ``InputError`` is recorded in the quara
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import json
@@ -76,11 +77,14 @@ def _open(reader, path: str):
 
 
 def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_options: dict | None = None,
-           strict: bool = False, on_file: Callable[[str, object], None] | None = None, **options) -> IngestReport:
+           strict: bool = False, on_file: Callable[[str, object], None] | None = None,
+           write_gate: Callable[[], contextlib.AbstractContextManager] | None = None, **options) -> IngestReport:
     """Ingest ``specs`` (files, folders, globs, URLs) of ``source`` into ``store``.
 
     With ``strict`` the first bad file raises its ``InputError`` (the CLI's default for a
-    single file); otherwise bad files are quarantined and the rest ingested.
+    single file); otherwise bad files are quarantined and the rest ingested.  ``write_gate``
+    (a context-manager factory) is entered around each store write: the flows use it to let
+    files download and decode in parallel but reach the store in time order.
     """
     reader = get_reader(source, **options)
     url = resolve_store(store, root)
@@ -92,8 +96,9 @@ def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_opt
         try:
             ds = _open(reader, path)
             record = getattr(ds, "attrs", {}).pop("_geopipe_record", None) or file_record(path, storage_options)
-            result = reader.write(ds, url, sources=[json.loads(record) if isinstance(record, str) else record],
-                                  storage_options=storage_options)
+            with write_gate() if write_gate else contextlib.nullcontext():
+                result = reader.write(ds, url, sources=[json.loads(record) if isinstance(record, str) else record],
+                                      storage_options=storage_options)
         except InputError as exc:
             if strict:
                 raise

@@ -44,3 +44,25 @@ def test_ingest_flow_rerun_is_cached_and_writes_nothing(prefect_harness, sample_
     second = state.result()
     assert first["written"] >= 1 and second["written"] == 0
     assert xr.open_zarr(store, consolidated=False).sizes["time"] == 1
+
+
+def test_gfs_cycles_over_http_land_in_time_order(prefect_harness, tmp_path):
+    """Parallel downloads (.idx byte ranges over HTTP), appends in time order."""
+    import pandas as pd
+
+    from flows.ingest import ingest_gfs
+    from geopipe.sample.generate import generate
+    from geopipe.sample.server import FileServer
+
+    generate(tmp_path / "archive", seed=3, days=2, res=4.0, n_tropical=2, n_extratropical=2, goes_times=0)
+    cycles = [f"{t:%Y-%m-%dT%H}" for t in pd.date_range("2024-09-01", periods=8, freq="6h")]
+    store = str(tmp_path / "gfs.zarr")
+    with FileServer(tmp_path / "archive") as server:
+        report = ingest_gfs(cycles=cycles[::-1], remote=server.url + "/gfs", resolution="4p00", store=store,
+                            vars=["pwat", "prmsl"])
+        ranged = [r for r in server.requests if r["range"]]
+    assert report["files"] == 8 and report["written"] == 8
+    assert ranged and all(r["path"].endswith((".f000", ".idx")) for r in server.requests)
+    ds = xr.open_zarr(store, consolidated=False)
+    assert list(ds.time.values) == list(pd.to_datetime(cycles).values)  # sorted, whatever the finishing order
+    assert set(ds.data_vars) == {"pwat", "prmsl"}
