@@ -40,8 +40,9 @@ def _file_key(context, parameters) -> str:
     store = resolve_store(parameters["store"])
     from geopipe import store as _store
 
-    created = _store.store_id(store) if _store.exists(store) else "absent"
-    return f"{parameters['source']}|{path}|{ident}|{store}|{created}"
+    if not _store.exists(store):
+        return None  # nothing to be cached against: a new (or deleted and re-made) store
+    return f"{parameters['source']}|{path}|{ident}|{store}|{_store.store_id(store)}"
 
 
 @task(name="ingest-file", cache_key_fn=_file_key, cache_expiration=timedelta(days=30), persist_result=True,
