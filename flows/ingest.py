@@ -166,3 +166,20 @@ def ingest_goes_recent(satellite: str = "goes16", product: str = "ABI-L2-CMIPF",
         get_run_logger().warning("no %s %s files in the last %s h", satellite, product, hours)
         return {"source": "goes", "files": 0, "written": 0, "skipped": 0, "quarantined": []}
     return ingest_source("goes", urls, store, {"grid": grid} if grid else {})
+
+
+@flow(name="ingest-isgi-recent", task_runner=_runner(), log_prints=True)
+def ingest_isgi_recent(days: int = 3, remote: str | None = None, store: str | None = None) -> dict:
+    """The last ``days`` of SYM-H/ASY-H from the catalog's ISGI remote (the daily schedule's flow).
+
+    Kyoto and ISGI serve a month per request, so the current month is fetched again each day;
+    the store's gap filling and de-duplication make that a no-op for the minutes already held.
+    """
+    import pandas as pd
+
+    from geopipe.sources.urls import monthly
+
+    end = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    urls, storage_options = monthly("isgi", end - pd.Timedelta(days=days), end, remote)
+    return ingest_source("isgi", urls, store, {"remote_options": storage_options or None},
+                         storage_options=storage_options or None)
