@@ -1,0 +1,42 @@
+"""The demo end to end, as a user runs it: `geopipe demo --json`, offline, then open every output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+pytestmark = pytest.mark.e2e
+
+KEYS = {"gfs", "goes", "ibtracs", "isgi", "labels_ibtracs", "labels_heuristic", "patches", "windows",
+        "unet_model", "lstm_model", "predictions", "forecasts", "maps"}
+
+
+def test_demo_runs_offline_and_every_output_opens(tmp_path):
+    env = dict(os.environ, GEOPIPE_ROOT=str(tmp_path / "data"), PREFECT_HOME=str(tmp_path / "prefect"))
+    env.pop("PREFECT_API_URL", None)  # the demo uses an ephemeral Prefect
+    env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
+    exe = Path(sys.executable).with_name("geopipe")
+    out = subprocess.run([str(exe), "demo", "--json"], env=env, capture_output=True, text=True, timeout=1500)
+    assert out.returncode == 0, out.stderr[-4000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert KEYS <= set(result), sorted(KEYS - set(result))
+    for key in KEYS - {"maps", "unet_model", "lstm_model"}:
+        ds = xr.open_zarr(result[key], consolidated=False)
+        assert ds.sizes, key
+    pred = xr.open_zarr(result["predictions"], consolidated=False)
+    gfs = xr.open_zarr(result["gfs"], consolidated=False)
+    assert (pred.latitude.values == gfs.latitude.values).all() and (pred.longitude.values == gfs.longitude.values).all()
+    for key in ("unet_model", "lstm_model"):
+        assert (Path(result[key]) / "model.keras").exists()
+    assert len(result["maps"]) >= 3 and all(Path(p).stat().st_size > 20_000 for p in result["maps"])
+    cyclones = result["metrics"]["cyclones"]
+    assert {r["kind"] for r in cyclones["table"]} == {"zero", "climatology", "threshold", "logreg", "mlp", "unet"}
+    assert cyclones["beats_zero"] is True  # the U-Net beats the all-zero mask on Dice
+    report = Path(result["metrics"]["symh"]["report"]).read_text()
+    assert "persistence" in report and "LSTM" in report
