@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -94,25 +95,41 @@ def exists(store: str, root=None, storage_options: Mapping | None = None) -> boo
         return False
 
 
+_LOCKS: dict[str, list] = {}  # lock file -> [threading.RLock, depth, open file]
+_LOCKS_GUARD = threading.Lock()
+
+
 @contextlib.contextmanager
 def store_lock(url: str):
-    """Serialise writers of one local store (a lock file beside it).
+    """Serialise writers of one local store: a lock file beside it, held with ``flock``.
 
-    Object stores have no lock primitive: there geopipe relies on one writer per store,
-    which the Prefect flows enforce with a tag concurrency limit (deploy/prefect.yaml).
+    Re-entrant within a process (and exclusive between its threads), so a reader that must
+    read a store, merge and rewrite it (best tracks, index series) holds the lock across all
+    three steps while :func:`append`/:func:`replace` take it again inside.  Object stores
+    have no lock primitive: there geopipe relies on one writer per store, which the Prefect
+    deployments enforce (``concurrency_limit: 1`` in deploy/prefect.yaml).
     """
     if is_url(url) and not url.startswith("file://"):
         yield
         return
     path = Path(url[len("file://"):] if url.startswith("file://") else url)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.parent / f".{path.name}.lock"
-    with open(lock_path, "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    lock_path = str(path.parent / f".{path.name}.lock")
+    with _LOCKS_GUARD:
+        entry = _LOCKS.setdefault(lock_path, [threading.RLock(), 0, None])
+    with entry[0]:
+        if entry[1] == 0:
+            entry[2] = open(lock_path, "a+")
+            fcntl.flock(entry[2].fileno(), fcntl.LOCK_EX)
+        entry[1] += 1
         try:
             yield
         finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            entry[1] -= 1
+            if entry[1] == 0:
+                fcntl.flock(entry[2].fileno(), fcntl.LOCK_UN)
+                entry[2].close()
+                entry[2] = None
 
 
 # ----------------------------------------------------------------------------- reading
@@ -211,8 +228,17 @@ def create(template: xr.Dataset, store: str, dim: str = "time", chunks: Mapping[
     empty.attrs[SOURCES] = json.dumps([])
     empty.attrs[STORE_ID] = uuid.uuid4().hex
     empty.attrs["history"] = ""
-    empty.to_zarr(url, mode="w-", zarr_format=3, consolidated=False, compute=True,
-                  encoding=_encodings(empty, full_chunks, level), storage_options=_so(url, storage_options))
+    encoding = _encodings(empty, full_chunks, level)
+    if is_url(url):
+        empty.to_zarr(url, mode="w-", zarr_format=3, consolidated=False, compute=True, encoding=encoding,
+                      storage_options=_so(url, storage_options))
+        return url
+    # locally: write beside the target and rename, so a writer killed while creating leaves
+    # no half-made store (a leftover temporary folder is removed by the next writer)
+    path = Path(url[7:] if url.startswith("file://") else url)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    empty.to_zarr(str(tmp), mode="w-", zarr_format=3, consolidated=False, compute=True, encoding=encoding)
+    os.rename(tmp, path)
     return url
 
 
@@ -354,6 +380,9 @@ def append(ds: xr.Dataset, store: str, dim: str = "time", chunks: Mapping[str, i
         is_new = ~index.isin(present)
         new_vars = [v for v in ds.data_vars if v not in group]
         if new_vars:
+            # decode everything before the first write: a file whose values cannot be decoded
+            # must not leave its new (empty) variables in the store
+            ds = ds.load()
             _add_variables(ds[new_vars], group, url, dim, n0, present, chunks, storage_options, level)
             group = zarr.open_group(_zarr_store(url, storage_options), mode="r+")
         filled = _fill_gaps(ds.isel({dim: np.flatnonzero(~is_new)}), group, dim, present,

@@ -167,28 +167,29 @@ def merge_write(ds: xr.Dataset, store: str, dim: str = "time", chunks: Mapping[s
     already present).  Re-running the same input writes nothing.
     """
     url = resolve_store(store)
-    sources = list(sources or [])
-    if not _store.exists(url, storage_options=storage_options):
-        return _store.append(ds, url, dim=dim, chunks=chunks, sources=sources, storage_options=storage_options)
-    old = _store.open_store(url, storage_options=storage_options)
-    present = pd.Index(old[dim].values)
-    index = pd.Index(ds[dim].values)
-    shared = index.isin(present)
-    fresh = index[~shared]
-    if len(fresh) == 0 or len(present) == 0 or fresh.min() > present.max():
-        # the usual case (a later file, a re-run, another index over the same days): the
-        # store layer appends the new steps, adds new variables and fills the store's gaps
-        return _store.append(ds, url, dim=dim, chunks=chunks, sources=sources, storage_options=storage_options)
-    # steps earlier than the store's end: rewrite the store in time order, stored values winning
-    merged = old.load().combine_first(ds).sortby(dim)
-    merged = merged[list(old.data_vars) + [v for v in ds.data_vars if v not in old.data_vars]]
-    for name, var in ds.data_vars.items():  # combine_first keeps the store's attrs; new variables keep theirs
-        if not merged[name].attrs:
-            merged[name].attrs = dict(var.attrs)
-    for var in merged.variables.values():
-        var.encoding = {}
-    summary = f"merged {len(fresh)} new {dim} steps and filled gaps at {int(shared.sum())} stored steps"
-    _store.replace(merged, url, dim=dim, chunks=chunks, sources=sources, summary=summary,
-                   storage_options=storage_options)
-    return _store.WriteResult(url, len(fresh), int(shared.sum()), [v for v in ds.data_vars if v not in old],
-                              [str(t) for t in fresh])
+    with _store.store_lock(url):  # read, merge and rewrite as one step for other writers
+        sources = list(sources or [])
+        if not _store.exists(url, storage_options=storage_options):
+            return _store.append(ds, url, dim=dim, chunks=chunks, sources=sources, storage_options=storage_options)
+        old = _store.open_store(url, storage_options=storage_options)
+        present = pd.Index(old[dim].values)
+        index = pd.Index(ds[dim].values)
+        shared = index.isin(present)
+        fresh = index[~shared]
+        if len(fresh) == 0 or len(present) == 0 or fresh.min() > present.max():
+            # the usual case (a later file, a re-run, another index over the same days): the
+            # store layer appends the new steps, adds new variables and fills the store's gaps
+            return _store.append(ds, url, dim=dim, chunks=chunks, sources=sources, storage_options=storage_options)
+        # steps earlier than the store's end: rewrite the store in time order, stored values winning
+        merged = old.load().combine_first(ds).sortby(dim)
+        merged = merged[list(old.data_vars) + [v for v in ds.data_vars if v not in old.data_vars]]
+        for name, var in ds.data_vars.items():  # combine_first keeps the store's attrs; new variables keep theirs
+            if not merged[name].attrs:
+                merged[name].attrs = dict(var.attrs)
+        for var in merged.variables.values():
+            var.encoding = {}
+        summary = f"merged {len(fresh)} new {dim} steps and filled gaps at {int(shared.sum())} stored steps"
+        _store.replace(merged, url, dim=dim, chunks=chunks, sources=sources, summary=summary,
+                       storage_options=storage_options)
+        return _store.WriteResult(url, len(fresh), int(shared.sum()), [v for v in ds.data_vars if v not in old],
+                                  [str(t) for t in fresh])
