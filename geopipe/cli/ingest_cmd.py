@@ -13,12 +13,7 @@ def register(sub) -> None:
     p = sub.add_parser("ingest", help="ingest raw files or URLs into a Zarr store")
     isub = p.add_subparsers(dest="source", metavar="SOURCE", required=True)
     for name in READERS:
-        try:
-            cls = reader_class(name)
-        except ModuleNotFoundError as exc:  # a reader still being written in this checkout
-            if exc.name != READERS[name].split(":")[0]:
-                raise
-            continue
+        cls = reader_class(name)
         sp = isub.add_parser(name, help=(cls.__doc__ or name).strip().splitlines()[0])
         sp.add_argument("inputs", nargs="*", metavar="SOURCE", help="files, folders, globs or URLs")
         sp.add_argument("--store", help="output store (name under the data root, path or URL); default: the catalog product")
