@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from geopipe import store as _store
 from geopipe.datasets import gridread, samples
 from geopipe.datasets.splits import (
     DEFAULT_GAP,
@@ -231,6 +232,12 @@ def plan_patches(inputs: list[tuple[str, list[str]]], labels: str, size: int = 1
     return PatchPlan(table, srcs, lab, size, wrap, label_class, len(index), int(times.size), attrs, token)
 
 
+def _label_name(lab) -> str:
+    """What a positive pixel means, from the label store (e.g. "best-track storm region")."""
+    attrs = _store.open_store(lab.url)[lab.variables[0]].attrs
+    return str(attrs.get("long_name") or "label")
+
+
 def build_patches(inputs: list[tuple[str, list[str]]], labels: str, out: str, size: int = 128,
                   neg_ratio: float = 1.0, splits: str = DEFAULT_SPLITS, seed: int = 0,
                   pos_threshold: float = 0.05, gap: str = DEFAULT_GAP, stride: int | None = None,
@@ -282,7 +289,7 @@ def patch_dataset(plan: PatchPlan, chunk: int = samples.DEFAULT_CHUNK) -> xr.Dat
     c = size // 2
     ds = xr.Dataset(
         {"x": (("sample", "iy", "ix", "channel"), arrays["x"], {"long_name": "input patch (raw values)"}),
-         "y": (("sample", "iy", "ix"), arrays["y"], {"long_name": "label mask patch"}),
+         "y": (("sample", "iy", "ix"), arrays["y"], {"long_name": _label_name(lab)}),
          "split": samples.split_variable(split),
          "time": ("sample", when, {"long_name": "valid time"}),
          "lat": ("sample", lab.lat[iy0 + c], {"units": "degrees_north", "long_name": "latitude of the patch centre"}),
