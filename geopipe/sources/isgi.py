@@ -29,9 +29,8 @@ import pandas as pd
 import xarray as xr
 
 from geopipe.errors import InputError
-from geopipe.sources import iaga2002, urls, wdc
-from geopipe.sources.base import SourceReader
-from geopipe.sources.timeseries import frame_to_dataset, merge_write, read_bytes
+from geopipe.sources import iaga2002, wdc
+from geopipe.sources.timeseries import SeriesReader, frame_to_dataset, read_bytes
 
 VARIABLES = ("sym_h", "asy_h", "sym_d", "asy_d", "dst", "kp")
 _KYOTO = "WDC for Geomagnetism, Kyoto"
@@ -82,7 +81,7 @@ def read_frame(path: str, raw: bytes) -> tuple[pd.DataFrame, str]:
     raise InputError(path, "not a recognised index format (IAGA-2002, WDC ASY/SYM, WDC Dst or GFZ WDC Kp)", line=1)
 
 
-class ISGIReader(SourceReader):
+class ISGIReader(SeriesReader):
     """WDC Kyoto / ISGI geomagnetic indices (SYM-H, ASY-H, Dst, Kp)."""
 
     name = "isgi"
@@ -102,13 +101,4 @@ class ISGIReader(SourceReader):
 
     def write(self, ds: xr.Dataset, store: str, sources, storage_options: dict | None = None):
         ds.attrs.pop("geopipe_input_format", None)
-        return merge_write(ds, store, dim=self.dim, chunks=self.chunks(), sources=sources,
-                           storage_options=storage_options)
-
-    @classmethod
-    def add_arguments(cls, parser) -> None:
-        urls.add_arguments(parser, cls.name)
-
-    @classmethod
-    def options(cls, args) -> dict:
-        return urls.options(args, cls.name)
+        return super().write(ds, store, sources, storage_options)

@@ -37,9 +37,7 @@ import pandas as pd
 import xarray as xr
 
 from geopipe.errors import InputError
-from geopipe.sources import urls
-from geopipe.sources.base import SourceReader
-from geopipe.sources.timeseries import Lines, check_numeric, check_times, frame_to_dataset, merge_write, read_bytes
+from geopipe.sources.timeseries import Lines, SeriesReader, check_numeric, check_times, frame_to_dataset, read_bytes
 
 ATTRS = {
     "b_mag": {"long_name": "IMF magnitude, average of |B|", "units": "nT"},
@@ -119,7 +117,7 @@ def read_frame(path: str, raw: bytes) -> pd.DataFrame:
     return values
 
 
-class OMNIReader(SourceReader):
+class OMNIReader(SeriesReader):
     """NASA OMNI 1-minute solar wind (CDAWeb CSV, OMNIWeb/SWVO CSV, ML-repo CSV)."""
 
     name = "omni"
@@ -132,15 +130,3 @@ class OMNIReader(SourceReader):
         ds = frame_to_dataset(frame, ATTRS, GLOBAL_ATTRS)
         ds.attrs["_geopipe_record"] = record
         return ds
-
-    def write(self, ds: xr.Dataset, store: str, sources, storage_options: dict | None = None):
-        return merge_write(ds, store, dim=self.dim, chunks=self.chunks(), sources=sources,
-                           storage_options=storage_options)
-
-    @classmethod
-    def add_arguments(cls, parser) -> None:
-        urls.add_arguments(parser, cls.name)
-
-    @classmethod
-    def options(cls, args) -> dict:
-        return urls.options(args, cls.name)

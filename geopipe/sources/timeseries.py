@@ -31,6 +31,8 @@ from geopipe import store as _store
 from geopipe.config import is_url, resolve_store
 from geopipe.errors import InputError
 from geopipe.provenance import file_record
+from geopipe.sources import urls
+from geopipe.sources.base import SourceReader
 from geopipe.sources.remote import fetch_file
 
 log = logging.getLogger(__name__)
@@ -193,3 +195,20 @@ def merge_write(ds: xr.Dataset, store: str, dim: str = "time", chunks: Mapping[s
                        storage_options=storage_options)
         return _store.WriteResult(url, len(fresh), int(shared.sum()), [v for v in ds.data_vars if v not in old],
                                   [str(t) for t in fresh])
+
+
+class SeriesReader(SourceReader):
+    """A reader of 1-D index series (ISGI, OMNI): merged into the store, monthly remote URLs."""
+
+    def write(self, ds: xr.Dataset, store: str, sources, storage_options: dict | None = None):
+        return merge_write(ds, store, dim=self.dim, chunks=self.chunks(), sources=sources,
+                           storage_options=storage_options)
+
+    @classmethod
+    def add_arguments(cls, parser) -> None:
+        urls.add_arguments(parser, cls.name)
+
+    @classmethod
+    def options(cls, args) -> dict:
+        return urls.options(args, cls.name)
+
