@@ -107,36 +107,28 @@ def mask_store(ds: xr.Dataset, nodes: pd.DataFrame, params: DetectParams, chunk:
 # ----------------------------------------------------------------------------- tables
 
 
+#: storage types of the node and track table columns (everything else float64)
+_DTYPES = {"time": "datetime64[ns]", "start": "datetime64[ns]", "end": "datetime64[ns]", "kind": "uint8",
+           "n_nodes": "int32"}
+
+
 def tables_dataset(nodes: pd.DataFrame, tracks: pd.DataFrame) -> xr.Dataset:
     """The node and track tables as one Dataset (dims ``node`` and ``track``)."""
     kinds = {"flag_values": list(KINDS), "flag_meanings": " ".join(KINDS.values())}
     units = {"lat": "degrees_north", "lon": "degrees_east", "prmsl": "Pa", "contour_rise": "Pa",
              "vort850": "s-1", "warm_core_dz": "m"}
+    def column(table: pd.DataFrame, c: str) -> np.ndarray:
+        return table[c].to_numpy().astype(_DTYPES.get(c, "f8"))
+
     ds = xr.Dataset()
     for c in NODE_COLUMNS:
-        values = nodes[c].to_numpy()
-        if c == "time":
-            values = values.astype("datetime64[ns]")
-        elif c == "kind":
-            values = values.astype("uint8")
-        else:
-            values = values.astype("f8")
-        ds[c] = xr.Variable("node", values, {"units": units[c]} if c in units else (kinds if c == "kind" else {}))
+        ds[c] = xr.Variable("node", column(nodes, c), {"units": units[c]} if c in units else (kinds if c == "kind" else {}))
     ds["track_id"] = xr.Variable("node", nodes["track"].to_numpy().astype("int32"),
                                  {"long_name": "track of the node (-1: on no kept track)"})
     ds = ds.assign_coords(track=("track", tracks["track"].to_numpy().astype("int32")))
     for c in TRACK_COLUMNS[1:]:
-        values = tracks[c].to_numpy()
-        if c in ("start", "end"):
-            values = values.astype("datetime64[ns]")
-        elif c == "kind":
-            values = values.astype("uint8")
-        elif c == "n_nodes":
-            values = values.astype("int32")
-        else:
-            values = values.astype("f8")
         attrs = kinds if c == "kind" else ({"units": "Pa"} if c == "min_prmsl" else {})
-        ds[f"track_{c}"] = xr.Variable("track", values, attrs)
+        ds[f"track_{c}"] = xr.Variable("track", column(tracks, c), attrs)
     return ds
 
 

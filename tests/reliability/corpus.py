@@ -21,10 +21,10 @@ from pathlib import Path
 # isort: off
 import geopipe  # noqa: F401  (pyproj before eccodes, or the process crashes at exit; see geopipe/__init__.py)
 import eccodes
-import netCDF4
 # isort: on
 
 from geopipe.sample import REAL
+from tests.support.netcdf import copy_netcdf_without
 
 GFS = REAL / "gfs" / "gfs.t12z.pgrbf120.2p5deg.grib2"
 GOES_C13 = REAL / "goes" / "goes16_abi_cmip_C13_M1_20230011800_subset24x24.nc"
@@ -112,23 +112,6 @@ def png(width: int = 16, height: int = 8) -> bytes:
 
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
-
-
-def copy_netcdf_without(src: Path, dst: Path, drop: str) -> None:
-    """Copy a NetCDF-4 file variable by variable (raw values, attributes), leaving out ``drop``."""
-    with netCDF4.Dataset(src) as a, netCDF4.Dataset(dst, "w") as b:
-        a.set_auto_maskandscale(False)
-        b.setncatts({k: a.getncattr(k) for k in a.ncattrs()})
-        for name, dim in a.dimensions.items():
-            b.createDimension(name, len(dim))
-        for name, var in a.variables.items():
-            if name == drop:
-                continue
-            fill = var.getncattr("_FillValue") if "_FillValue" in var.ncattrs() else None
-            out = b.createVariable(name, var.dtype, var.dimensions, fill_value=fill)
-            out.set_auto_maskandscale(False)
-            out.setncatts({k: var.getncattr(k) for k in var.ncattrs() if k != "_FillValue"})
-            out[...] = var[...]
 
 
 def damage_hdf5_superblock(data: bytes) -> bytes:

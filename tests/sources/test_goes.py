@@ -17,6 +17,7 @@ from geopipe.cli import main
 from geopipe.errors import InputError, StoreError
 from geopipe.ingest import ingest
 from geopipe.sources.goes import GOESReader, list_remote, parse_name
+from tests.support.netcdf import copy_netcdf_without
 
 C01 = "OR_ABI-L2-CMIPM1-M3C01_G16_s20171931811268_e20171931811326_c20171931811382.nc"
 C03 = "OR_ABI-L2-CMIPM1-M3C03_G16_s20171931811268_e20171931811326_c20171931811389.nc"
@@ -42,23 +43,6 @@ def _manual_decode(var) -> np.ndarray:
     out = raw.astype("f8") * float(getattr(var, "scale_factor", 1.0)) + float(getattr(var, "add_offset", 0.0))
     out[(raw == fill) | (raw < valid[0]) | (raw > valid[1])] = np.nan
     return out
-
-
-def _copy_without(src, dst, drop: str) -> None:
-    """Copy a NetCDF-4 file variable by variable (raw values and attributes), leaving out ``drop``."""
-    with netCDF4.Dataset(src) as a, netCDF4.Dataset(dst, "w") as b:
-        a.set_auto_maskandscale(False)
-        b.setncatts({k: a.getncattr(k) for k in a.ncattrs()})
-        for name, dim in a.dimensions.items():
-            b.createDimension(name, len(dim))
-        for name, var in a.variables.items():
-            if name == drop:
-                continue
-            fill = var.getncattr("_FillValue") if "_FillValue" in var.ncattrs() else None
-            out = b.createVariable(name, var.dtype, var.dimensions, fill_value=fill)
-            out.set_auto_maskandscale(False)
-            out.setncatts({k: var.getncattr(k) for k in var.ncattrs() if k != "_FillValue"})
-            out[...] = var[...]
 
 
 def test_parse_name_reads_noaa_file_names():
@@ -154,7 +138,7 @@ def test_subset_c13_ingests_with_band_from_dataset_name(goes, root):
 
 def test_missing_projection_and_corrupt_header_are_input_errors(goes, tmp_path, root):
     no_proj = tmp_path / "no_projection.nc"
-    _copy_without(goes / C13, no_proj, "goes_imager_projection")
+    copy_netcdf_without(goes / C13, no_proj, "goes_imager_projection")
     corrupt = tmp_path / "corrupt.nc"
     data = bytearray((goes / C13).read_bytes())
     data[:16] = b"\x00" * 16
