@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import yaml
-
-from geopipe.catalog import load
 from geopipe.cli.common import emit
 from geopipe.errors import CatalogError
 
@@ -21,6 +18,8 @@ def register(sub) -> None:
 
 
 def cmd_list(args) -> int:
+    from geopipe.catalog import load
+
     cat = load()
     if args.json:
         emit({"sources": {n: s.product for n, s in cat.sources.items()}, "products": {n: p.store for n, p in cat.products.items()},
@@ -40,6 +39,10 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
+    import yaml
+
+    from geopipe.catalog import load
+
     cat = load()
     for kind, table in (("source", cat.sources), ("product", cat.products), ("grid", cat.grids)):
         if args.name in table:
