@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from geopipe.cli.common import emit
-from geopipe.cli.parser import LazyParser
+from geopipe.cli.parser import LazyParser, add_lazy_parser
 
 
 def add_common_arguments(p) -> None:
@@ -39,11 +39,11 @@ def _fill_ingest(p) -> None:
 
     isub = p.add_subparsers(dest="source", metavar="SOURCE", required=True, parser_class=LazyParser)
     for name in READERS:
-        isub.add_parser(name, help=describe(name), fill=_fill_source(name))
+        add_lazy_parser(isub, name, _fill_source(name), help=describe(name))
 
 
 def register(sub) -> None:
-    sub.add_parser("ingest", help="ingest raw files or URLs into a Zarr store", fill=_fill_ingest)
+    add_lazy_parser(sub, "ingest", _fill_ingest, help="ingest raw files or URLs into a Zarr store")
 
 
 def cmd_ingest(args) -> int:

@@ -65,3 +65,13 @@ def flag_of(parser: argparse.ArgumentParser, name: str) -> str | None:
                 return max(action.option_strings, key=len)
             return action.metavar or action.dest.upper()
     return None
+
+
+def add_lazy_parser(sub: argparse._SubParsersAction, name: str, fill, **kwargs) -> argparse.ArgumentParser:
+    """``sub.add_parser(name, **kwargs)`` filled by ``fill`` when first used (at once when ``sub``
+    was made without ``parser_class=LazyParser``, e.g. by a test building its own parser)."""
+    if isinstance(sub._parser_class, type) and issubclass(sub._parser_class, LazyParser):
+        return sub.add_parser(name, fill=fill, **kwargs)
+    parser = sub.add_parser(name, **kwargs)
+    fill(parser)
+    return parser

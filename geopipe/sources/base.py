@@ -21,12 +21,14 @@ import os
 import threading
 from collections.abc import Iterable, Sequence
 
-import fsspec
-import xarray as xr
 
-from geopipe import store as _store
 from geopipe.config import is_url
 from geopipe.errors import InputError
+from geopipe.lazy import lazy_import
+
+fsspec = lazy_import("fsspec")
+xr = lazy_import("xarray")
+_store = lazy_import("geopipe.store")
 
 
 #: HDF5 (under netCDF4/h5netcdf) and eccodes are not safe to call from several threads at

@@ -27,14 +27,16 @@ import os
 import re
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
-from geopipe import store as _store
 from geopipe.config import is_url
 from geopipe.errors import GeopipeError, InputError
 from geopipe.sources import grib, gribset, remote
 from geopipe.sources.base import SourceReader
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
+_store = lazy_import("geopipe.store")
 
 #: wgrib2 names of eccodes short names, for ``.idx`` lines of selections not in the catalog
 WGRIB2_NAMES = {"t": "TMP", "u": "UGRD", "v": "VGRD", "gh": "HGT", "r": "RH", "q": "SPFH", "w": "VVEL",

@@ -36,16 +36,18 @@ import logging
 import warnings
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
-from geopipe import store as _store
-from geopipe.cli.common import csv_list
 from geopipe.config import resolve_store
 from geopipe.errors import GeopipeError
+from geopipe.parsing import csv_list
 from geopipe.sources.base import SourceReader
 from geopipe.sources.ibtracs_io import NUMBERS, STRINGS, read_csv, read_netcdf
 from geopipe.sources.timeseries import read_bytes
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
+_store = lazy_import("geopipe.store")
 
 log = logging.getLogger(__name__)
 

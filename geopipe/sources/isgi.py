@@ -25,12 +25,14 @@ values (see :func:`geopipe.sources.timeseries.merge_write`), so re-runs write no
 
 from __future__ import annotations
 
-import pandas as pd
-import xarray as xr
 
 from geopipe.errors import InputError
 from geopipe.sources import iaga2002, wdc
 from geopipe.sources.timeseries import SeriesReader, frame_to_dataset, read_bytes
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
 
 VARIABLES = ("sym_h", "asy_h", "sym_d", "asy_d", "dst", "kp")
 _KYOTO = "WDC for Geomagnetism, Kyoto"

@@ -33,11 +33,13 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from geopipe.errors import InputError
 from geopipe.sources.timeseries import Lines, SeriesReader, check_numeric, check_times, frame_to_dataset, read_bytes
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
 
 ATTRS = {
     "b_mag": {"long_name": "IMF magnitude, average of |B|", "units": "nT"},

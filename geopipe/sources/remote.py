@@ -29,9 +29,11 @@ import re
 import time
 from collections.abc import Callable, Sequence
 
-import fsspec
 
 from geopipe.errors import InputError, RemoteError
+from geopipe.lazy import lazy_import
+
+fsspec = lazy_import("fsspec")
 
 log = logging.getLogger(__name__)
 

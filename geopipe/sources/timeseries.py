@@ -24,16 +24,18 @@ import os
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
-from geopipe import store as _store
 from geopipe.config import is_url, resolve_store
 from geopipe.errors import InputError
 from geopipe.provenance import file_record
 from geopipe.sources import urls
 from geopipe.sources.base import SourceReader
 from geopipe.sources.remote import fetch_file
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
+_store = lazy_import("geopipe.store")
 
 log = logging.getLogger(__name__)
 

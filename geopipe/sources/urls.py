@@ -10,9 +10,11 @@ through fsspec like local files.  ``geopipe ingest isgi --remote kyoto_asysym --
 
 from __future__ import annotations
 
-import pandas as pd
 
 from geopipe.errors import GeopipeError
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 
 def monthly(source: str, start, end, remote: str | None = None) -> tuple[list[str], dict]:
