@@ -11,12 +11,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from geopipe.config import data_root, is_url, safe_child
 from geopipe.errors import CatalogError
+from geopipe.lazy import lazy_import
+
+np = lazy_import("numpy")  # only for grid coordinates: `geopipe catalog list` starts without it
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "catalog"
 
@@ -88,9 +90,12 @@ class Axis(BaseModel):
             raise ValueError("step must not be 0")
         return v
 
+    @property
+    def size(self) -> int:
+        return int(round((self.stop - self.start) / self.step)) + 1
+
     def values(self) -> np.ndarray:
-        n = int(round((self.stop - self.start) / self.step)) + 1
-        return np.round(self.start + self.step * np.arange(n), 6)
+        return np.round(self.start + self.step * np.arange(self.size), 6)
 
 
 class Grid(BaseModel):

@@ -33,7 +33,7 @@ def cmd_list(args) -> int:
         lines.append(f"  {n:<18} {p.store:<24} dims ({', '.join(p.dims)})")
     lines.append("GRIDS")
     for n, g in cat.grids.items():
-        lines.append(f"  {n:<18} {len(g.lat.values())} x {len(g.lon.values())} (lat x lon), {abs(g.lat.step)} deg")
+        lines.append(f"  {n:<18} {g.lat.size} x {g.lon.size} (lat x lon), {abs(g.lat.step)} deg")
     print("\n".join(lines))
     return 0
 
