@@ -29,7 +29,7 @@ import xarray as xr
 
 from geopipe import store as _store
 from geopipe.config import resolve_store
-from geopipe.errors import InputError, StoreError
+from geopipe.errors import InputError, ParameterError, StoreError
 from geopipe.labels.settings import Settings
 from geopipe.labels.sphere import EARTH_RADIUS_KM, Grid
 from geopipe.labels.tables import track_table
@@ -159,18 +159,18 @@ def roi_masks(grid_ds: xr.Dataset, tracks, box: int | None = None, radius_km: fl
 
 
 def _roi_params(box, radius_km, window) -> RoiParams:
+    """The catalog's ``roi`` settings with a box OR a radius given here replacing the catalog's shape."""
     if box and radius_km:
-        raise ValueError("give a box or a radius, not both")
-    over = {"window": window}
+        raise ParameterError(("box", "radius_km"), "give a box or a radius, not both")
+    params = RoiParams.load(window=window)
     if radius_km:
-        over.update(radius_km=float(radius_km), box=None)
+        params = dataclasses.replace(params, box=None, radius_km=float(radius_km))
     elif box:
-        over.update(box=int(box), radius_km=None)
-    params = RoiParams.load(**over)
-    if radius_km is None and box is None and params.radius_km:
+        params = dataclasses.replace(params, box=int(box), radius_km=None)
+    elif params.radius_km:  # the catalog itself asks for discs
         params = dataclasses.replace(params, box=None)
     if not params.box and not params.radius_km:
-        raise ValueError("give a box size (pixels) or a radius (km)")
+        raise ParameterError(("box", "radius_km"), "give a box size (pixels) or a radius (km)")
     return params
 
 
@@ -202,9 +202,9 @@ def label_ibtracs(grid_store: str, tracks_store: str, out: str, box: int | None 
     """
     from geopipe.catalog import load
 
+    params = _roi_params(box, radius_km, window)
     grid_ds = _store.open_store(grid_store, root)
     tracks_ds = _store.open_store(tracks_store, root)
-    params = _roi_params(box, radius_km, window)
     if not chunk:
         product = load().products.get("labels_ibtracs")
         chunk = product.chunks.get("time", 8) if product else 8
