@@ -20,7 +20,7 @@ The time axis is the sorted union of the timestamps the inputs carry: every minu
 Use ``ds.dst.dropna("time")`` for the hourly series.  Gaps and fill values (99999, 9999)
 stay NaN; a time already stored is never duplicated (the overlapping day of two yearly
 files is written once); a later file fills the store's NaNs but does not overwrite its
-values (see :func:`geopipe.sources.timeseries.merge_write`), so re-runs write nothing.
+values (see :func:`geopipe.store.merge`), so re-runs write nothing.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ rest stay NaN at its times):
 OMNI fill values (9999.99 for B, 99999.9 speed, 999.99 density, 9999999. temperature,
 99.99 pressure, 99999 indices) and empty cells become NaN.  Columns not listed are dropped.
 Several files may share a store: a later file fills the store's NaNs, never overwrites
-(:func:`geopipe.sources.timeseries.merge_write`).
+(:func:`geopipe.store.merge`).
 """
 
 from __future__ import annotations
