@@ -214,6 +214,9 @@ def prepare(ds: xr.Dataset, name: str, url: str, whole: bool) -> xr.Dataset:
         if decl.flags is not None and var.dtype.kind in "OUST":
             new = _flags.encode(var, decl.flags, decl.dtype, where=f"{url}: {vname}")
         got = _dtype_name(new)
+        if got != decl.dtype and got[:10] == decl.dtype[:10] and got.startswith(("datetime64", "timedelta64")):
+            new = new.astype(decl.dtype)  # another time unit (pandas 3 gives us): stored the same way
+            got = decl.dtype
         if got != decl.dtype:
             problems.append(f"{vname} is {got}, declared {decl.dtype}")
             continue
@@ -360,3 +363,44 @@ def draft(store: str, append_dim: str = "time", root=None) -> dict:
     return {"store": str(store), "dims": list(ds.dims), "append_dim": append_dim, "chunks": chunks,
             "coords": {n: entry(n, v) for n, v in ds.coords.items()},
             "variables": {n: entry(n, v) for n, v in ds.data_vars.items()}}
+
+
+# ----------------------------------------------------------------------------- README
+
+
+README_START, README_END = "<!-- store-table:start -->", "<!-- store-table:end -->"
+
+
+def readme_table() -> str:
+    """The README's store table, from the catalog (``python -m geopipe.layout readme`` writes it)."""
+    from geopipe.catalog import load
+
+    lines = [README_START,
+             "<!-- generated from catalog/products.yaml by `python -m geopipe.layout readme`; do not edit -->",
+             "| product | store | dims | variables |", "|---|---|---|---|"]
+    for name, p in load().products.items():
+        names = [n if v.required else f"{n}?" for n, v in p.variables.items()]
+        if p.other_variables is not None:
+            names.append("(+ named by the input)")
+        lines.append(f"| {name} | `{p.store}` | {', '.join(p.dims)} | {', '.join(names)} |")
+    lines.append(README_END)
+    return "\n".join(lines)
+
+
+def write_readme(path: str | Path) -> bool:
+    """Replace the store table between its markers in ``path``; True if it changed."""
+    path = Path(path)
+    text = path.read_text()
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    new = head + readme_table() + tail
+    path.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    if sys.argv[1:2] != ["readme"]:
+        raise SystemExit("usage: python -m geopipe.layout readme [README.md]")
+    print("updated" if write_readme(sys.argv[2] if len(sys.argv) > 2 else "README.md") else "unchanged")

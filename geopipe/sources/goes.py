@@ -240,6 +240,11 @@ class GOESReader(SourceReader):
             ds.attrs["_geopipe_record"] = file_record(path, data=data)
         return ds
 
+    @property
+    def product(self) -> str:
+        """``goes`` on the ABI fixed grid; ``goes_grid`` when resampled onto a catalog grid."""
+        return "goes_grid" if self.options.get("grid") else "goes"
+
     @classmethod
     def add_arguments(cls, parser) -> None:
         parser.add_argument("--grid", help="resample onto this catalog grid: dims (time, latitude, longitude)")
