@@ -41,6 +41,14 @@ class InOrder:
             self._cond.notify_all()
 
 
+def product_stores() -> dict[str, str]:
+    """Each catalog product's store (``catalog/products.yaml``), relative to the data root: the flows'
+    default store names, so they are declared once."""
+    from geopipe.catalog import load
+
+    return {name: product.store for name, product in load().products.items()}
+
+
 #: sequencers of the running ingest flows, by key (flow run id + store)
 SEQUENCERS: dict[str, InOrder] = {}
 

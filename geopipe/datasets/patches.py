@@ -48,6 +48,7 @@ import xarray as xr
 
 from geopipe import store as _store
 from geopipe.datasets import gridread, samples
+from geopipe.datasets.defaults import PATCHES
 from geopipe.datasets.splits import (
     DEFAULT_GAP,
     SPLITS,
@@ -57,9 +58,9 @@ from geopipe.datasets.splits import (
     with_gaps,
 )
 from geopipe.datasets.stats import stats_variables
-from geopipe.errors import InputError
+from geopipe.errors import InputError, ParameterError
 
-DEFAULT_SPLITS = "2017-01-01/2018-12-31:train,2019-01-01/2019-06-30:val,2019-07-01/2019-12-31:test"
+DEFAULT_SPLITS = PATCHES.splits
 
 
 def is_global(lon: np.ndarray) -> bool:
@@ -168,9 +169,10 @@ class PatchPlan:
         return [v for s in self.sources for v in s.variables]
 
 
-def plan_patches(inputs: list[tuple[str, list[str]]], labels: str, size: int = 128, neg_ratio: float = 1.0,
-                 splits: str = DEFAULT_SPLITS, seed: int = 0, pos_threshold: float = 0.05, gap: str = DEFAULT_GAP,
-                 stride: int | None = None, label_var: str = "mask", label_class: int | None = None,
+def plan_patches(inputs: list[tuple[str, list[str]]], labels: str, size: int = PATCHES.size,
+                 neg_ratio: float = PATCHES.neg_ratio, splits: str = DEFAULT_SPLITS, seed: int = PATCHES.seed,
+                 pos_threshold: float = PATCHES.pos_threshold, gap: str = DEFAULT_GAP, stride: int | None = None,
+                 label_var: str = PATCHES.label_var, label_class: int | None = None,
                  root=None) -> PatchPlan:
     """Check the stores, index the candidate windows and draw the balanced samples (pass 1).
 
@@ -181,10 +183,10 @@ def plan_patches(inputs: list[tuple[str, list[str]]], labels: str, size: int = 1
     ``stride``: candidate spacing in grid points (default ``size // 4``).
     """
     if not inputs:
-        raise InputError("--inputs", "no input store given")
+        raise ParameterError("inputs", "no input store given")
     if size < 2 or neg_ratio < 0 or not 0 < pos_threshold <= 1:
-        raise InputError("--size/--neg-ratio/--pos-threshold",
-                         f"size {size} must be >= 2, neg_ratio {neg_ratio} >= 0, pos_threshold {pos_threshold} in (0, 1]")
+        raise ParameterError(("size", "neg_ratio", "pos_threshold"),
+                             f"size {size} must be >= 2, neg_ratio {neg_ratio} >= 0, pos_threshold {pos_threshold} in (0, 1]")
     stride = int(stride or max(1, size // 4))
     blocks = with_gaps(parse_splits(splits) if isinstance(splits, str) else list(splits), gap)
     lab = gridread.open_grid(labels, [label_var], root)
@@ -197,7 +199,7 @@ def plan_patches(inputs: list[tuple[str, list[str]]], labels: str, size: int = 1
         raise InputError(lab.url, f"a {size}x{size} patch does not fit its {ny}x{nx} grid")
     channels = [v for s in srcs for v in s.variables]
     if len(set(channels)) != len(channels):
-        raise InputError("--inputs", f"a variable name repeats across inputs: {channels}")
+        raise ParameterError("inputs", f"a variable name repeats across inputs: {channels}")
 
     # times every input holds, that fall in a split block (gaps and outside times dropped)
     common = lab.times
@@ -238,10 +240,10 @@ def _label_name(lab) -> str:
     return str(attrs.get("long_name") or "label")
 
 
-def build_patches(inputs: list[tuple[str, list[str]]], labels: str, out: str, size: int = 128,
-                  neg_ratio: float = 1.0, splits: str = DEFAULT_SPLITS, seed: int = 0,
-                  pos_threshold: float = 0.05, gap: str = DEFAULT_GAP, stride: int | None = None,
-                  label_var: str = "mask", label_class: int | None = None, chunk: int = samples.DEFAULT_CHUNK,
+def build_patches(inputs: list[tuple[str, list[str]]], labels: str, out: str, size: int = PATCHES.size,
+                  neg_ratio: float = PATCHES.neg_ratio, splits: str = DEFAULT_SPLITS, seed: int = PATCHES.seed,
+                  pos_threshold: float = PATCHES.pos_threshold, gap: str = PATCHES.gap, stride: int | None = None,
+                  label_var: str = PATCHES.label_var, label_class: int | None = None, chunk: int = samples.DEFAULT_CHUNK,
                   root=None) -> dict:
     """Build a balanced patch dataset at ``out`` (see the module docstring and
     :func:`plan_patches` for the arguments); returns a summary: samples per split and class,

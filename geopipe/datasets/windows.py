@@ -35,6 +35,7 @@ import xarray as xr
 from geopipe import store as _store
 from geopipe.config import resolve_store
 from geopipe.datasets import samples
+from geopipe.datasets.defaults import WINDOWS
 from geopipe.datasets.splits import (
     SPLITS,
     assign_spans,
@@ -45,10 +46,10 @@ from geopipe.datasets.splits import (
     with_gaps,
 )
 from geopipe.datasets.stats import stats_variables
-from geopipe.errors import InputError, StoreError
+from geopipe.errors import InputError, ParameterError, StoreError
 
 DEFAULT_WINDOW_CHUNK = 1024
-DEFAULT_WINDOW_GAP = "1D"
+DEFAULT_WINDOW_GAP = WINDOWS.gap
 
 
 def _open_series(store: str, variables, root=None) -> tuple[str, xr.Dataset]:
@@ -153,10 +154,10 @@ def _overlaps(starts, ends, onsets, event_ends) -> np.ndarray:
     return (k >= 0) & (reach[np.maximum(k, 0)] >= starts)
 
 
-def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=None, history: int = 120,
-                  horizon: int = 60, stride: int = 10, leads=None, splits: str | None = None,
-                  fractions=(0.6, 0.2, 0.2), gap: str = DEFAULT_WINDOW_GAP, quiet_ratio: float = 1.0,
-                  seed: int = 0, storms=None, storm_params=None, chunk: int = DEFAULT_WINDOW_CHUNK,
+def build_windows(store: str, out: str, var: str = WINDOWS.var, extra=(), drivers=None,
+                  history: int = WINDOWS.history, horizon: int = WINDOWS.horizon, stride: int = WINDOWS.stride,
+                  leads=None, splits: str | None = None, fractions=WINDOWS.fractions, gap: str = DEFAULT_WINDOW_GAP,
+                  quiet_ratio: float = WINDOWS.quiet_ratio, seed: int = WINDOWS.seed, storms=None, storm_params=None, chunk: int = DEFAULT_WINDOW_CHUNK,
                   root=None) -> dict:
     """Build a window dataset at ``out`` from the 1-D series store ``store`` (see the module
     docstring); returns a summary.  ``history``/``horizon``/``stride`` are in time steps of the
@@ -164,7 +165,8 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
     ``[(store, [variable, ...]), ...]`` on the same time stamps (e.g. OMNI ``bz_gsm``)."""
     started = _time.perf_counter()
     if history < 1 or horizon < 1 or stride < 1 or quiet_ratio < 0:
-        raise InputError("--history/--horizon/--stride", "history, horizon and stride must be >= 1, quiet_ratio >= 0")
+        raise ParameterError(("history", "horizon", "stride", "quiet_ratio"),
+                             "history, horizon and stride must be >= 1, quiet_ratio >= 0")
     extra = list(extra or [])
     url, ds = _open_series(store, [var, *extra], root)
     grid, values, cadence = regular_series(url, ds, [var, *extra])
@@ -176,12 +178,12 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
         channels += list(d_vars)
         driver_urls.append(d_url)
     if len(set(channels)) != len(channels):
-        raise InputError("--extra/--drivers", f"a channel name repeats: {channels}")
+        raise ParameterError(("extra", "drivers"), f"a channel name repeats: {channels}")
     cad_min = cadence / np.timedelta64(1, "m")
     lead_min = np.asarray(leads if leads else np.arange(1, horizon + 1) * cad_min, dtype="f8")
     ahead = np.round(lead_min / cad_min).astype(np.int64)
     if (ahead < 1).any() or not np.allclose(ahead * cad_min, lead_min):
-        raise InputError("--leads", f"leads {lead_min.tolist()} must be positive multiples of the {cad_min:g}-minute cadence")
+        raise ParameterError("leads", f"leads {lead_min.tolist()} must be positive multiples of the {cad_min:g}-minute cadence")
     back = np.arange(-history + 1, 1)
 
     rows = issue_rows(grid, values, cadence, history, ahead, stride)

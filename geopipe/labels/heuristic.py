@@ -42,7 +42,7 @@ from geopipe.labels.detect import (
 )
 from geopipe.labels.outputs import beside, write_json
 from geopipe.labels.skill import SkillParams, skill
-from geopipe.labels.sphere import Grid
+from geopipe.geometry import Grid
 from geopipe.labels.stitch import TRACK_COLUMNS, StitchParams, stitch
 from geopipe.labels.tables import track_table
 

@@ -31,7 +31,7 @@ from geopipe import store as _store
 from geopipe.config import resolve_store
 from geopipe.errors import InputError, ParameterError, StoreError
 from geopipe.labels.settings import Settings
-from geopipe.labels.sphere import EARTH_RADIUS_KM, Grid
+from geopipe.geometry import EARTH_RADIUS_KM, Grid
 from geopipe.labels.tables import track_table
 
 log = logging.getLogger(__name__)

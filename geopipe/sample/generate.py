@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from geopipe.errors import GeopipeError
-from geopipe.labels.sphere import coriolis
+from geopipe.geometry import coriolis
 from geopipe.sample import REAL, goes_writer, grib_writer, ibtracs_writer
 from geopipe.sample.fields import Weather
 from geopipe.sample.vortices import DEG_M, Storm, gradient_wind, make_storms

@@ -23,7 +23,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from geopipe.labels.sphere import distance_km, wrap180
+from geopipe.geometry import distance_km, wrap180
 from geopipe.sample import NATURAL_EARTH, real
 
 HEADER_SOURCE = ("ibtracs", "ibtracs.ACTIVE.list.v04r01.csv")

@@ -29,7 +29,7 @@ import re
 import numpy as np
 
 from geopipe.config import is_url
-from geopipe.errors import GeopipeError, InputError
+from geopipe.errors import GeopipeError, InputError, ParameterError
 from geopipe.sources import grib, gribset, remote
 from geopipe.sources.base import SourceReader
 from geopipe.lazy import lazy_import
@@ -51,7 +51,7 @@ def parse_selection(text: str) -> gribset.Selection:
     catalog = load().source("gfs").variables
     short, _, level = text.strip().partition(":")
     if not short:
-        raise GeopipeError(f"gfs: empty variable in --vars {text!r}")
+        raise ParameterError("vars", "an empty variable name", text)
     try:
         hpa = float(level) if level else None
     except ValueError:
@@ -76,10 +76,10 @@ def parse_fhours(text: str) -> list[int]:
     for part in str(text).split(","):
         m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*(?:/\s*(\d+)\s*)?)?", part)
         if not m:
-            raise GeopipeError(f"gfs: --fhours {text!r}: expected e.g. 0-48/6 or 0,6,12")
+            raise ParameterError("fhours", "expected e.g. 0-48/6 or 0,6,12", text)
         a, b, step = int(m[1]), int(m[2] or m[1]), int(m[3] or 1)
         if b < a or step < 1:
-            raise GeopipeError(f"gfs: --fhours {part.strip()!r} is an empty range")
+            raise ParameterError("fhours", "an empty range", part.strip())
         out.extend(range(a, b + 1, step))
     return sorted(set(out))
 
@@ -229,10 +229,10 @@ class GFSReader(SourceReader):
     def options(cls, args) -> dict:
         out = {"vars": [v for v in args.vars.split(",") if v.strip()] if args.vars else None}
         if not args.cycle and (args.remote != "aws" or args.fhours != "0"):
-            raise GeopipeError("geopipe ingest gfs: --remote and --fhours go with --cycle")
+            raise ParameterError(("remote", "fhours"), "go with {cycle}")
         if args.cycle:
             if args.inputs:
-                raise GeopipeError("geopipe ingest gfs: give SOURCE files or --cycle, not both")
+                raise ParameterError(("inputs", "cycle"), "give input files or a cycle, not both")
             out["inputs"], remote_options = remote_urls(args.cycle, parse_fhours(args.fhours), args.remote,
                                                         args.resolution)
             out["remote_options"] = remote_options or None

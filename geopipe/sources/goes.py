@@ -22,7 +22,7 @@ import time as _time
 import numpy as np
 
 from geopipe.config import is_url
-from geopipe.errors import GeopipeError, InputError
+from geopipe.errors import GeopipeError, InputError, ParameterError
 from geopipe.provenance import file_record
 from geopipe.sources.base import DECODE_LOCK, SourceReader
 from geopipe.lazy import lazy_import
@@ -196,7 +196,7 @@ def list_remote(satellite: str, product: str, start, end, bands=None, storage_op
     folder = re.sub(r"(M)[12]$", r"\1", product)
     start, end = _utc(start), _utc(end)
     if end <= start:
-        raise GeopipeError(f"the time range [{start}, {end}) is empty: --end must come after --start")
+        raise ParameterError(("start", "end"), f"the time range [{start}, {end}) is empty: {{end}} must come after {{start}}")
     wanted = {int(b) for b in bands} if bands else None
     out = []
     for hour in pd.date_range(start.floor("h"), (end - pd.Timedelta(1, "ns")).floor("h"), freq="h"):
@@ -261,7 +261,7 @@ class GOESReader(SourceReader):
         opts = {"grid": args.grid, "method": args.method}
         if args.satellite:
             if not (args.start and args.end):
-                raise GeopipeError("geopipe ingest goes --satellite needs --start and --end")
+                raise ParameterError("satellite", "needs {start} and {end}")
             remote = {"client_kwargs": {"endpoint_url": args.endpoint_url}} if args.endpoint_url else {}
             bands = [int(b) for b in args.bands.split(",")] if args.bands else None
             urls = list_remote(args.satellite, args.product, args.start, args.end, bands, remote)

@@ -38,7 +38,7 @@ import warnings
 import numpy as np
 
 from geopipe.config import resolve_store
-from geopipe.errors import GeopipeError
+from geopipe.errors import GeopipeError, ParameterError
 from geopipe.parsing import csv_list
 from geopipe.sources.base import SourceReader
 from geopipe.sources.ibtracs_io import NUMBERS, STRINGS, read_csv, read_netcdf
@@ -90,7 +90,7 @@ def parse_seasons(text: str | None) -> set[int] | None:
         try:
             out.update(range(int(a), int(b or a) + 1))
         except ValueError:
-            raise GeopipeError(f"--seasons {text!r}: expected YEAR, YEAR-YEAR or a comma list of them") from None
+            raise ParameterError("seasons", "expected YEAR, YEAR-YEAR or a comma list of them", text) from None
     return out
 
 

@@ -11,7 +11,7 @@ through fsspec like local files.  ``geopipe ingest isgi --remote kyoto_asysym --
 from __future__ import annotations
 
 
-from geopipe.errors import GeopipeError
+from geopipe.errors import GeopipeError, ParameterError
 from geopipe.lazy import lazy_import
 
 pd = lazy_import("pandas")
@@ -27,7 +27,7 @@ def monthly(source: str, start, end, remote: str | None = None) -> tuple[list[st
     # "2017-10" as an end means the whole month
     last = pd.Period(end, "M").end_time.normalize() if isinstance(end, str) and len(end.strip()) == 7 else pd.Timestamp(end)
     if last < first:
-        raise GeopipeError(f"{source}: --end {last.date()} is before --start {first.date()}")
+        raise ParameterError(("start", "end"), f"{source}: {{end}} {last.date()} is before {{start}} {first.date()}")
     out = []
     for month in pd.period_range(first.to_period("M"), last.to_period("M"), freq="M"):
         a = max(first, month.start_time)
@@ -51,7 +51,7 @@ def options(args, source: str) -> dict:
     """Reader options from the parsed arguments: the built URLs go in ``inputs``."""
     if not getattr(args, "start", None):
         if getattr(args, "remote", None) or getattr(args, "end", None):
-            raise GeopipeError(f"geopipe ingest {source}: --remote/--end need --start")
+            raise ParameterError(("remote", "end"), f"{source}: need {{start}}")
         return {}
     urls, storage_options = monthly(source, args.start, args.end or args.start, args.remote)
     return {"inputs": list(args.inputs or []) + urls, "storage_options": storage_options or None,

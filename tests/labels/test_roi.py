@@ -12,7 +12,7 @@ from geopipe import store
 from geopipe.cli import main
 from geopipe.errors import ParameterError
 from geopipe.labels.roi import box_mask, disc_mask, label_ibtracs, positions, roi_masks
-from geopipe.labels.sphere import EARTH_RADIUS_KM, Grid
+from geopipe.geometry import EARTH_RADIUS_KM, Grid
 from tests.labels.conftest import grid_dataset, ibtracs_dataset
 
 LAT = np.arange(90.0, -90.5, -1.0)  # GFS order: north to south
