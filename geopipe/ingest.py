@@ -122,3 +122,25 @@ def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_opt
         raise RemoteError(f"{len(report.failed)} of {len(files)} {source} inputs could not be fetched "
                           f"(the others were ingested); first: {first['reason']}")
     return report
+
+
+def ingest_remote(source: str, start=None, end=None, store: str | None = None, remote: str | None = None,
+                  root=None, **options) -> IngestReport:
+    """Fetch ``source``'s remote inputs for [start, end] and ingest them (the library entry point
+    for scheduled jobs, e.g. ``ingest_remote("omni", now - 2 h, now, remote="swpc")``).
+
+    ``options`` go to the reader's ``remote_inputs`` (GFS ``cycle``/``fhours``, GOES ``satellite``/
+    ``product``/``bands``, ISGI ``index``) and to the reader; ``store`` defaults to the catalog
+    product's store.
+    """
+    from geopipe.catalog import load
+    from geopipe.sources import reader_class
+
+    cls = reader_class(source)
+    plan = cls.remote_inputs(start, end, remote=remote, **options)
+    urls = plan.resolve()
+    if not urls:
+        raise RemoteError(f"{source}: the remote {plan.remote!r} has no inputs for {start} to {end}")
+    store = store or load().store_path(load().source(source).product, root)
+    reader_options = {k: v for k, v in options.items() if k in ("vars", "grid", "method")}
+    return ingest(source, urls, store, root=root, remote_options=plan.storage_options or None, **reader_options)

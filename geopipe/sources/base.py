@@ -8,6 +8,9 @@ A reader is a small class with:
 ``find(specs)``          expand files, folders, globs and URLs into a sorted list of inputs
 ``open_dataset(path)``   read ONE input into an ``xarray.Dataset`` (raise ``InputError`` if bad)
 ``write(ds, store)``     put one input's Dataset into the store (default: idempotent append)
+``remote_inputs(start, end, remote=..., **options)`` the remote requests for a time range, as a
+                         :class:`geopipe.sources.inputs.RemoteInputs` (default: the catalog remote's
+                         URL templates; GFS cycles and GOES bucket listings override it)
 ``add_arguments(p)``     its extra ``geopipe ingest NAME`` options; ``options(args)`` maps them back
 
 The shared driver :func:`geopipe.ingest.ingest` does the rest (provenance, quarantine of bad
@@ -94,6 +97,13 @@ class SourceReader:
     def write(self, ds: xr.Dataset, store: str, sources: Iterable[dict], storage_options: dict | None = None):
         return _store.append(ds, store, dim=self.dim, chunks=self.chunks(), sources=sources,
                              storage_options=storage_options)
+
+    @classmethod
+    def remote_inputs(cls, start, end=None, remote: str | None = None, **options):
+        """What to fetch for [start, end] from the catalog remote ``remote`` (see :mod:`geopipe.sources.inputs`)."""
+        from geopipe.sources import inputs
+
+        return inputs.from_catalog(cls.name, start, end, remote, **options)
 
     # -- command line ------------------------------------------------------------------
     @classmethod
