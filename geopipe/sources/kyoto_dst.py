@@ -4,7 +4,8 @@ The page holds the month as preformatted text after the title ``Hourly Equatoria
 Values``: a line with the month and year (``MARCH   2003``), then one row per day, the day
 number followed by up to 24 hourly values in I4 fields (three groups of eight).  Values fill
 their fields, so neighbours can touch (``-159`` then ``9999`` reads ``-1599999``): a token longer
-than a field is cut into 4-character fields, as pyspedas' ``kyoto/load_dst.py`` does.  9999 is
+than a field is cut into 4-character fields from the right (every field after the first in such
+a run is full; pyspedas' ``kyoto/load_dst.py`` handles the same case).  9999 is
 missing; a realtime page stops at the current hour (the rest of the row is absent -> NaN).
 
 Kyoto's hour ``1`` is 00-01 UT: it is stored at hh:00 = 00:00, like the WDC-format reader
@@ -36,10 +37,12 @@ def looks_like(raw: bytes) -> bool:
 def _fields(text: str) -> list[float]:
     out = []
     for token in _NUMBER.findall(text):
-        while len(token) > 4:  # touching I4 fields
-            out.append(float(token[:4]))
-            token = token[4:]
-        out.append(float(token))
+        # touching I4 fields: every field but the first is full (4 characters), so cut from the right
+        pieces = []
+        while len(token) > 4:
+            pieces.append(token[-4:])
+            token = token[:-4]
+        out.extend(float(x) for x in [token, *reversed(pieces)])
     return out
 
 
