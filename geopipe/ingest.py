@@ -67,9 +67,11 @@ def quarantine(source: str, path: str, reason: str, root=None) -> dict:
 
 def _open(reader, path: str):
     """Read one input; any failure becomes an ``InputError`` naming the file."""
+    from geopipe.sources.tokens import TokenError
+
     try:
         return reader.open_dataset(path)
-    except (InputError, RemoteError):
+    except (InputError, RemoteError, TokenError):  # a missing or refused token stops the run
         raise
     except Exception as exc:  # decoders raise many types; the user needs file + problem
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -22,6 +22,7 @@ from __future__ import annotations
 import glob
 import os
 import threading
+import urllib.parse
 from collections.abc import Iterable, Sequence
 
 import fsspec
@@ -62,6 +63,10 @@ class SourceReader:
         for spec in specs:
             spec = str(spec)
             if is_url(spec):
+                # a query string (Kyoto's CGI, ISGI's ws) is not a glob: look for wildcards in the path
+                if not any(ch in urllib.parse.urlsplit(spec).path for ch in "*["):
+                    out.append(spec)
+                    continue
                 fs, _, paths = fsspec.get_fs_token_paths(spec, storage_options=storage_options or {})
                 proto = spec.split("://", 1)[0]
                 if any(ch in spec for ch in "*?["):

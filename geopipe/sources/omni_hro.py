@@ -108,7 +108,7 @@ def read(path: str, raw: bytes) -> pd.DataFrame:
     if len(bad):
         raise InputError(path, "bad day of year, hour or minute", line=rows[int(bad[0])][0])
     jan1 = pd.to_datetime(pd.DataFrame({"year": y, "month": 1, "day": 1}))
-    times = pd.DatetimeIndex(jan1 + pd.to_timedelta((d - 1) * 1440 + h * 60 + m, unit="min"), name="time")
+    times = pd.DatetimeIndex(jan1 + pd.to_timedelta((d - 1) * 1440 + h * 60 + m, unit="min"), name="time").as_unit("ns")
     dup = np.flatnonzero(np.diff(times.asi8) <= 0)
     if len(dup):
         raise InputError(path, f"record repeats or goes back to {times[int(dup[0]) + 1]}", line=rows[int(dup[0]) + 1][0])

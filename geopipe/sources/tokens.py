@@ -27,11 +27,16 @@ def lookup(name: str) -> str | None:
     env, block, _, _ = TOKENS[name]
     if os.environ.get(env):
         return os.environ[env].strip()
+    return _secret(block)
+
+
+def _secret(block: str) -> str | None:
+    """The value of the Prefect Secret block ``block``, or None (no Prefect API, no such block)."""
     try:
         from prefect.blocks.system import Secret
 
         return str(Secret.load(block).get()).strip() or None
-    except Exception:  # no Prefect API, no such block: the caller says how to set one
+    except Exception:  # the caller says how to set one
         return None
 
 
