@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-import time as _time
 
 import netCDF4
 import numpy as np
@@ -145,20 +144,20 @@ def read_scene(nc: netCDF4.Dataset, path: str) -> xr.Dataset:
     return ds
 
 
-def _fetch(url: str, storage_options: dict, tries: int = 4) -> bytes:
-    """Whole remote file with retries (fsspec; geopipe.sources.remote takes over once it exists)."""
-    import fsspec
+def _fetch(url: str, storage_options: dict) -> bytes:
+    """The whole remote file, retried like every remote read (:mod:`geopipe.sources.remote`).
 
-    for attempt in range(1, tries + 1):
-        try:
-            with fsspec.open(url, "rb", **storage_options) as fh:
-                return fh.read()
-        except FileNotFoundError:
+    A network failure after the retries is a ``RemoteError`` (the run fails, as a GFS outage
+    does); a listed file that is gone (404) is a bad input (``InputError``, quarantined)."""
+    from geopipe.errors import RemoteError
+    from geopipe.sources import remote
+
+    try:
+        return remote.fetch_file(url, storage_options)
+    except RemoteError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
             raise InputError(url, "no such remote file") from None
-        except Exception as exc:  # s3fs/aiohttp raise many types; all are worth another try
-            if attempt == tries:
-                raise InputError(url, f"fetch failed after {tries} tries: {exc}") from None
-            _time.sleep(0.25 * 2**attempt)
+        raise
 
 
 def _utc(value) -> pd.Timestamp:
