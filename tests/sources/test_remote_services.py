@@ -213,3 +213,21 @@ def test_sources_check_reports_reachable_unreachable_and_token(catalog_at, tmp_p
     assert "unreachable" in out[("omni", "spdf")]
     assert "needs a token" in out[("isgi", "isgi")]
     assert "this recent file is not there" in out[("isgi", "kyoto_dst")]  # the server answers 404
+
+
+def test_cli_cycle_latest_probes_the_idx_and_ingests_the_newest_published_cycle(root, tmp_path, monkeypatch, capsys):
+    from geopipe.sample.generate import generate
+
+    generate(tmp_path / "archive", seed=2, days=1, res=4.0, n_tropical=1, n_extratropical=1, goes_times=0)
+    # 08:00 UTC on the archive's day: 06Z is the newest cycle that can be out (12Z and 18Z are future)
+    monkeypatch.setattr(polite, "CLOCK", polite.SimulatedClock(pd.Timestamp("2024-09-01T08:00").timestamp()))
+    with ServiceServer(tmp_path / "archive") as srv:
+        base = srv.url + "/gfs"
+        assert main(["ingest", "gfs", "--cycle", "latest", "--remote", base, "--resolution", "4p00", "--dry-run"]) == 0
+        assert capsys.readouterr().out.split() == [
+            f"{base}/gfs.{t:%Y%m%d}/{t:%H}/atmos/gfs.t{t:%H}z.pgrb2.4p00.f000.idx"
+            for t in pd.date_range(end="2024-09-01T06", periods=4, freq="6h")[::-1]]
+        assert main(["ingest", "gfs", "--cycle", "latest", "--remote", base, "--resolution", "4p00", "--vars", "pwat",
+                     "--store", "gfs.zarr", "--json"]) == 0
+    ds = xr.open_zarr(root / "gfs.zarr", consolidated=False)
+    assert list(ds.time.values) == [np.datetime64("2024-09-01T06:00", "ns")]
