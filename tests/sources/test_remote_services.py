@@ -231,3 +231,22 @@ def test_cli_cycle_latest_probes_the_idx_and_ingests_the_newest_published_cycle(
                      "--store", "gfs.zarr", "--json"]) == 0
     ds = xr.open_zarr(root / "gfs.zarr", consolidated=False)
     assert list(ds.time.values) == [np.datetime64("2024-09-01T06:00", "ns")]
+
+
+def test_gfz_nowcast_text_reads_kp_columns_and_unknown_values_are_nan():
+    from geopipe.sources import gfz
+    from geopipe.sources.isgi import read_frame
+
+    # the layout GFZ documents in the file's own header (YYYY MM DD days days_m Bsr dB Kp1..8 ap1..8 Ap SN F10.7obs F10.7adj D)
+    text = (b"# PURPOSE: This file distributes the geomagnetic planetary three-hour index Kp ...\n"
+            b"# YYY MM DD  days  days_m  Bsr dB     Kp1    Kp2    Kp3    Kp4    Kp5    Kp6    Kp7    Kp8  "
+            b"ap1  ap2  ap3  ap4  ap5  ap6  ap7  ap8    Ap  SN F10.7obs F10.7adj D\n"
+            b"2026 11 29 34300 34300.5 2617 23  2.333  3.000  2.667  1.667  1.333  2.000  3.333  4.000"
+            b"    9   15   12    6    5    7   18   27   12  87  142.1  145.3 0\n"
+            b"2026 11 30 34301 34301.5 2617 24  4.667  5.333  4.000  3.667 -1.000 -1.000 -1.000 -1.000"
+            b"   39   56   27   22   -1   -1   -1   -1   -1  -1   -1.0   -1.0 0\n")
+    assert gfz.looks_like_text(text)
+    frame, fmt = read_frame("Kp_ap_Ap_SN_F107_nowcast.txt", text)
+    assert fmt == "gfz-kp-text" and len(frame) == 16
+    assert frame.kp["2026-11-29T21:00"] == pytest.approx(4.0) and frame.kp["2026-11-30T03:00"] == pytest.approx(5.333)
+    assert frame.kp["2026-11-30T12:00":].isna().all()
