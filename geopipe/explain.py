@@ -29,7 +29,7 @@ from geopipe import store as _store
 from geopipe.errors import GeopipeError
 from geopipe.models import io
 from geopipe.predict import common
-from geopipe.predict.grid import DEFAULT_THRESHOLD, grid_of
+from geopipe.predict.grid import DEFAULT_THRESHOLD, _product, grid_of
 
 
 def region_weights(ds: xr.Dataset, dims: tuple[str, str], box) -> np.ndarray:
@@ -100,7 +100,7 @@ def explain(model_dir, store: str, time, out, zarr: str | None = None, region=No
     attrs.update(title="geopipe saliency (gradient x input)", explained=target, threshold=thr)
     out = str(out)
     if zarr or out.endswith(".zarr"):
-        _store.append(result, zarr or out, sources=sources, attrs=attrs)
+        _store.append(result, zarr or out, product=_product("saliency", grid), sources=sources, attrs=attrs)
     if not out.endswith(".zarr"):
         _png(ds, result, grid, channels, thr, out, valid, target, cfg, digest)
     return out

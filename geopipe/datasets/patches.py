@@ -252,7 +252,7 @@ def build_patches(inputs: list[tuple[str, list[str]]], labels: str, out: str, si
     try:
         ds = patch_dataset(plan, chunk)
         sources = samples.merged_sources([plan.labels.url, *[s.url for s in plan.sources]])
-        url = samples.write(ds, out, chunk, sources=sources,
+        url = samples.write(ds, out, chunk, "patches", sources=sources,
                             summary=f"{len(plan.table)} patches of {size}x{size} from {', '.join(plan.channels)}",
                             root=root)
     finally:

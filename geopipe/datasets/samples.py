@@ -62,11 +62,12 @@ def lazy_arrays(make: Callable[..., dict], plans: Sequence, sizes: Sequence[int]
 SAMPLE_ZSTD_LEVEL = 1
 
 
-def write(ds: xr.Dataset, out: str, chunk: int, sources=None, summary: str = "", root=None,
+def write(ds: xr.Dataset, out: str, chunk: int | None, product: str, sources=None, summary: str = "", root=None,
           storage_options=None) -> str:
-    """Write a sample dataset whole (replacing any earlier one), chunked along ``sample``."""
-    return _store.replace(ds, out, dim="sample", chunks={"sample": int(chunk)}, sources=sources,
-                          summary=summary, root=root, storage_options=storage_options,
+    """Write a sample dataset of catalog ``product`` whole (replacing any earlier one), chunked
+    along ``sample`` (``chunk`` samples; None: the catalog's)."""
+    return _store.replace(ds, out, product=product, chunks={"sample": int(chunk)} if chunk else None,
+                          sources=sources, summary=summary, root=root, storage_options=storage_options,
                           level=SAMPLE_ZSTD_LEVEL)
 
 
@@ -98,6 +99,10 @@ def empty_splits(counts: dict) -> list[str]:
     return [s for s, c in counts.items() if not sum(v for k, v in c.items() if k != "ratio")]
 
 
-def split_variable(split: np.ndarray) -> xr.Variable:
-    return xr.Variable(("sample",), np.asarray(split, dtype=object),
-                       {"long_name": "dataset split of the sample", "flag_values": ", ".join(SPLITS)})
+def split_variable(split: np.ndarray, dim: str = "sample") -> xr.Variable:
+    """The split of each sample (or storm) as a CF flag variable (uint8 0 train, 1 val, 2 test)."""
+    from geopipe import flags
+
+    what = "sample" if dim == "sample" else "storm"
+    return flags.encode(xr.Variable((dim,), np.asarray(split, dtype=str), {"long_name": f"dataset split of the {what}"}),
+                        dict(enumerate(SPLITS)), where=f"split of the {what}s")

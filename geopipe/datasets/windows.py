@@ -222,7 +222,7 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
          "storm": ("sample", storm, {"flag_values": [0, 1], "flag_meanings": "quiet storm",
                                      "comment": "1: the window's history-to-last-lead span overlaps a storm"}),
          "event_onset": ("event", onsets), "event_end": ("event", ends),
-         "event_split": ("event", np.asarray(event_split, dtype=object))},
+         "event_split": samples.split_variable(event_split, "event")},
         coords={"step": ("step", (back * cad_min).astype("int64"), {"units": "minutes", "long_name": "minutes before issue"}),
                 "lead": ("lead", lead_min.astype("int64") if np.allclose(lead_min, np.round(lead_min)) else lead_min,
                          {"units": "minutes", "long_name": "minutes after issue"}),
@@ -236,7 +236,7 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
         seed=int(seed), quiet_ratio=float(quiet_ratio), gap=str(gap), split_spec=str(splits or ""),
         split_fractions=",".join(f"{f:g}" for f in fractions),
         split_blocks=json.dumps([str(b) for b in blocks]), storms=origin)
-    written = samples.write(out_ds, out, chunk, sources=samples.merged_sources([url, *driver_urls], root),
+    written = samples.write(out_ds, out, chunk, "windows", sources=samples.merged_sources([url, *driver_urls], root),
                             summary=f"{rows.size} windows of {var}", root=root)
     counts = samples.class_counts(split, storm, names=("quiet", "storm"))
     return {"store": written, "samples": int(rows.size), "channels": channels, "storms": len(events),

@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 8192          #: windows per model call
 WRITE = 2**16         #: issue times per append (what an interrupted run keeps)
-CHUNK = 2**15         #: issue times per Zarr chunk (about 23 days of 1-minute issue times)
 
 
 def _minutes_to_steps(minutes, base: pd.Timedelta, what: str, model_dir) -> np.ndarray:
@@ -182,7 +181,7 @@ def predict_forecasts(model_dir, store: str, out: str, times=None) -> dict:
         part = _dataset(full[idx], leads, out_y, observed, persistence, target, units, cfg)
         attrs.update(common.coverage(present, pd.Index(full[idx])))
         present = present.append(pd.Index(full[idx]).difference(present))
-        result = _store.append(part, out_url, chunks={"time": CHUNK}, sources=sources, attrs=attrs)
+        result = _store.append(part, out_url, product="forecasts", sources=sources, attrs=attrs)
         written += result.written
     return {"store": out_url, "written": written, "skipped": already,
             "issue_times_possible": int(ok.sum()), "leads": leads, "residual": residual, "model_hash": digest,

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 
-import pandas as pd
-
 from geopipe.errors import GeopipeError
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 
 @dataclasses.dataclass

@@ -27,14 +27,16 @@ import os
 import re
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
-from geopipe import store as _store
 from geopipe.config import is_url
 from geopipe.errors import GeopipeError, InputError
 from geopipe.sources import gfs_remote, grib, gribset, remote
 from geopipe.sources.base import SourceReader
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
+_store = lazy_import("geopipe.store")
 
 #: wgrib2 names of eccodes short names, for ``.idx`` lines of selections not in the catalog
 WGRIB2_NAMES = {"t": "TMP", "u": "UGRD", "v": "VGRD", "gh": "HGT", "r": "RH", "q": "SPFH", "w": "VVEL",
@@ -260,18 +262,17 @@ def _default_vars() -> list[str]:
 
 def _check_store(ds: xr.Dataset, store: str, storage_options: dict | None) -> None:
     """Refuse, naming the file, what the store could only take by mixing: another grid or step type."""
-    import zarr
-
     if not _store.exists(store, storage_options=storage_options):
         return
-    group = zarr.open_group(store, mode="r", storage_options=storage_options if is_url(store) else None)
+    held = _store.open_store(store, storage_options=storage_options)
     source = ds.encoding.get("source", "?")
     for axis in ("latitude", "longitude"):
-        if axis in group and (group[axis].shape != ds[axis].shape or not np.allclose(group[axis][:], ds[axis].values)):
+        if axis in held.coords and (held[axis].shape != ds[axis].shape
+                                    or not np.allclose(held[axis].values, ds[axis].values)):
             raise InputError(source, f"its {axis} ({ds.sizes[axis]} points) differs from the store's {store} "
-                                     f"({group[axis].shape[0]} points): a different grid")
+                                     f"({held.sizes[axis]} points): a different grid")
     for name, var in ds.data_vars.items():
-        stored = group[name].attrs.get("GRIB_stepType") if name in group else None
+        stored = held[name].attrs.get("GRIB_stepType") if name in held else None
         if stored and stored != var.attrs.get("GRIB_stepType"):
             raise InputError(source, f"{name} is {var.attrs.get('GRIB_stepType')} here but {stored} in {store}; "
                                      "geopipe never mixes step types in one variable")

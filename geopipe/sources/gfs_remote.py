@@ -25,20 +25,21 @@ import os
 import re
 from collections.abc import Callable, Sequence
 
-import pandas as pd
-
 from geopipe.config import is_url
 from geopipe.errors import GeopipeError, RemoteError
 from geopipe.sources import polite, remote
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 log = logging.getLogger(__name__)
 
 #: first cycle published under ``atmos/`` (GFS v16; Herbie's "aws" vs "aws-old" templates)
-ATMOS_FROM = pd.Timestamp("2021-03-23")
+ATMOS_FROM = "2021-03-23"
 
 
 def atmos(init: pd.Timestamp) -> str:
-    return "atmos/" if pd.Timestamp(init) >= ATMOS_FROM else ""
+    return "atmos/" if pd.Timestamp(init) >= pd.Timestamp(ATMOS_FROM) else ""
 
 
 def _now(now=None) -> pd.Timestamp:

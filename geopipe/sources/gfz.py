@@ -15,10 +15,11 @@ from __future__ import annotations
 import io
 import json
 
-import numpy as np
-import pandas as pd
-
 from geopipe.errors import InputError
+from geopipe.lazy import lazy_import
+
+np = lazy_import("numpy")
+pd = lazy_import("pandas")
 
 
 def looks_like_json(raw: bytes) -> bool:

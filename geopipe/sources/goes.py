@@ -18,17 +18,19 @@ import datetime as _dt
 import os
 import re
 
-import netCDF4
 import numpy as np
-import pandas as pd
-import xarray as xr
 
-from geopipe import regrid
 from geopipe.config import is_url
 from geopipe.errors import GeopipeError, InputError
 from geopipe.provenance import file_record
 from geopipe.sources import goes_remote
 from geopipe.sources.base import DECODE_LOCK, SourceReader
+from geopipe.lazy import lazy_import
+
+netCDF4 = lazy_import("netCDF4")
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
+regrid = lazy_import("geopipe.regrid")
 
 #: OR_ABI-L2-CMIPM1-M6C13_G16_s20230011800281_e..._c....nc  (start: year, day of year, HHMMSS, tenths)
 FILENAME = re.compile(r"OR_(?P<product>ABI-L[12]b?-[A-Za-z]+\d?)-M(?P<mode>\d+)(?:C(?P<band>\d{2}))?"

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
-
 from geopipe.errors import GeopipeError
 from geopipe.sources.inputs import Listing, RemoteInputs
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 SATELLITES = ("east", "west", "goes16", "goes17", "goes18", "goes19")
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import dask
-import dask.array as da
 import numpy as np
-import xarray as xr
 
 from geopipe.errors import InputError
 from geopipe.sources import grib
+from geopipe.lazy import lazy_import
+
+dask = lazy_import("dask")
+da = lazy_import("dask.array")
+xr = lazy_import("xarray")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,13 +27,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-import pandas as pd
-
 from geopipe.errors import GeopipeError, RemoteError
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 #: SWPC's real-time windows, shortest first
-WINDOWS = (("2-hour", pd.Timedelta(hours=2)), ("6-hour", pd.Timedelta(hours=6)), ("1-day", pd.Timedelta(days=1)),
-           ("3-day", pd.Timedelta(days=3)), ("7-day", pd.Timedelta(days=7)))
+WINDOWS = (("2-hour", 2), ("6-hour", 6), ("1-day", 24), ("3-day", 72), ("7-day", 168))  # hours
 
 
 @dataclasses.dataclass
@@ -141,8 +141,8 @@ def periods(first: pd.Timestamp, last: pd.Timestamp, period: str) -> list[tuple[
 def window(first: pd.Timestamp, now: pd.Timestamp | None = None) -> str:
     """The shortest real-time window (SWPC ``2-hour`` ... ``7-day``) reaching back to ``first``."""
     now = now if now is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
-    for name, length in WINDOWS:
-        if now - length <= first:
+    for name, hours in WINDOWS:
+        if now - pd.Timedelta(hours=hours) <= first:
             return name
     raise GeopipeError(f"{first} is more than 7 days ago: the real-time products hold the last 7 days only "
                        "(use the archive remote for older data)")

@@ -20,17 +20,19 @@ The time axis is the sorted union of the timestamps the inputs carry: every minu
 Use ``ds.dst.dropna("time")`` for the hourly series.  Gaps and fill values (99999, 9999)
 stay NaN; a time already stored is never duplicated (the overlapping day of two yearly
 files is written once); a later file fills the store's NaNs but does not overwrite its
-values (see :func:`geopipe.sources.timeseries.merge_write`), so re-runs write nothing.
+values (see :func:`geopipe.store.merge`), so re-runs write nothing.
 """
 
 from __future__ import annotations
 
-import pandas as pd
-import xarray as xr
 
 from geopipe.errors import InputError
+from geopipe.lazy import lazy_import
 from geopipe.sources import gfz, iaga2002, kyoto_dst, remote_fetch, wdc
 from geopipe.sources.timeseries import SeriesReader, frame_to_dataset
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
 
 VARIABLES = ("sym_h", "asy_h", "sym_d", "asy_d", "dst", "kp")
 _KYOTO = "WDC for Geomagnetism, Kyoto"

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-import pandas as pd
-
 from geopipe.errors import InputError
+from geopipe.lazy import lazy_import
+
+np = lazy_import("numpy")
+pd = lazy_import("pandas")
 
 TITLE = b"Hourly Equatorial Dst Values"
 _MONTHS = ("JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST", "SEPTEMBER", "OCTOBER",

@@ -28,7 +28,7 @@ rest stay NaN at its times):
 OMNI fill values (9999.99 for B, 99999.9 speed, 999.99 density, 9999999. temperature,
 99.99 pressure, 99999 indices) and empty cells become NaN.  Columns not listed are dropped.
 Several files may share a store: a later file fills the store's NaNs, never overwrites
-(:func:`geopipe.sources.timeseries.merge_write`).
+(:func:`geopipe.store.merge`).
 """
 
 from __future__ import annotations
@@ -36,11 +36,13 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from geopipe.errors import InputError
+from geopipe.lazy import lazy_import
 from geopipe.sources.timeseries import Lines, SeriesReader, check_numeric, check_times, frame_to_dataset
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
 
 ATTRS = {
     "b_mag": {"long_name": "IMF magnitude, average of |B|", "units": "nT"},

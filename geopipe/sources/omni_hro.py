@@ -18,10 +18,11 @@ OMNI store's variables (:mod:`geopipe.sources.omni`).
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
 from geopipe.errors import InputError
+from geopipe.lazy import lazy_import
+
+np = lazy_import("numpy")
+pd = lazy_import("pandas")
 
 #: (name, Fortran format) of each word, in record order
 WORDS = [

@@ -29,10 +29,12 @@ import re
 import time
 from collections.abc import Callable, Sequence
 
-import fsspec
 
 from geopipe.errors import InputError, RemoteError
+from geopipe.lazy import lazy_import
 from geopipe.sources import polite
+
+fsspec = lazy_import("fsspec")
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pandas as pd
-
 from geopipe.errors import InputError
+from geopipe.lazy import lazy_import
+
+np = lazy_import("numpy")
+pd = lazy_import("pandas")
 
 NAMES = {"bx_gsm": "bx_gse", "by_gsm": "by_gsm", "bz_gsm": "bz_gsm", "bt": "b_mag",
          "density": "proton_density", "speed": "speed", "temperature": "temperature"}
