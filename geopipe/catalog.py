@@ -44,6 +44,17 @@ class Remote(BaseModel):
     url: str
     index: str | None = None
     storage_options: dict[str, Any] = Field(default_factory=dict)
+    #: what one request covers: month (default), year, day, range (the whole range at once) or
+    #: recent (a "last N" product such as SWPC's 7-day JSON); see geopipe.sources.inputs
+    period: str = "month"
+    #: more templates fetched with ``url`` for the same period (SWPC: plasma beside mag)
+    also: list[str] = Field(default_factory=list)
+    #: templates tried in order when ``url`` is missing (Kyoto Dst: provisional, then realtime)
+    fallback: list[str] = Field(default_factory=list)
+    #: polite request rate for this host (NOMADS blocks heavy users)
+    rate_per_minute: float | None = None
+    #: the service needs a user token (name of the token, looked up by geopipe.sources.tokens)
+    token: str | None = None
 
 
 class Source(BaseModel):

@@ -67,9 +67,11 @@ def quarantine(source: str, path: str, reason: str, root=None) -> dict:
 
 def _open(reader, path: str):
     """Read one input; any failure becomes an ``InputError`` naming the file."""
+    from geopipe.sources.tokens import TokenError
+
     try:
         return reader.open_dataset(path)
-    except (InputError, RemoteError):
+    except (InputError, RemoteError, TokenError):  # a missing or refused token stops the run
         raise
     except Exception as exc:  # decoders raise many types; the user needs file + problem
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -122,3 +124,25 @@ def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_opt
         raise RemoteError(f"{len(report.failed)} of {len(files)} {source} inputs could not be fetched "
                           f"(the others were ingested); first: {first['reason']}")
     return report
+
+
+def ingest_remote(source: str, start=None, end=None, store: str | None = None, remote: str | None = None,
+                  root=None, **options) -> IngestReport:
+    """Fetch ``source``'s remote inputs for [start, end] and ingest them (the library entry point
+    for scheduled jobs, e.g. ``ingest_remote("omni", now - 2 h, now, remote="swpc")``).
+
+    ``options`` go to the reader's ``remote_inputs`` (GFS ``cycle``/``fhours``, GOES ``satellite``/
+    ``product``/``bands``, ISGI ``index``) and to the reader; ``store`` defaults to the catalog
+    product's store.
+    """
+    from geopipe.catalog import load
+    from geopipe.sources import reader_class
+
+    cls = reader_class(source)
+    plan = cls.remote_inputs(start, end, remote=remote, **options)
+    urls = plan.resolve()
+    if not urls:
+        raise RemoteError(f"{source}: the remote {plan.remote!r} has no inputs for {start} to {end}")
+    store = store or load().store_path(load().source(source).product, root)
+    reader_options = {k: v for k, v in options.items() if k in ("vars", "grid", "method")}
+    return ingest(source, urls, store, root=root, remote_options=plan.storage_options or None, **reader_options)

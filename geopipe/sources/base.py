@@ -11,6 +11,9 @@ A reader is a small class with:
                          ``"merge"`` by ``key`` (a variable, or ``dim`` itself for index series;
                          :func:`geopipe.store.merge`)
 ``write(ds, store)``     put one input's Dataset into the store, as ``joins`` says
+``remote_inputs(start, end, remote=..., **options)`` the remote requests for a time range, as a
+                         :class:`geopipe.sources.inputs.RemoteInputs` (default: the catalog remote's
+                         URL templates; GFS cycles and GOES bucket listings override it)
 ``add_arguments(p)``     its extra ``geopipe ingest NAME`` options; ``options(args)`` maps them back
 
 The shared driver :func:`geopipe.ingest.ingest` does the rest (provenance, quarantine of bad
@@ -22,6 +25,7 @@ from __future__ import annotations
 import glob
 import os
 import threading
+import urllib.parse
 from collections.abc import Iterable, Sequence
 
 
@@ -71,6 +75,10 @@ class SourceReader:
         for spec in specs:
             spec = str(spec)
             if is_url(spec):
+                # a query string (Kyoto's CGI, ISGI's ws) is not a glob: look for wildcards in the path
+                if not any(ch in urllib.parse.urlsplit(spec).path for ch in "*["):
+                    out.append(spec)
+                    continue
                 fs, _, paths = fsspec.get_fs_token_paths(spec, storage_options=storage_options or {})
                 proto = spec.split("://", 1)[0]
                 if any(ch in spec for ch in "*?["):
@@ -115,6 +123,13 @@ class SourceReader:
     merge_sort: tuple[str, ...] = ()
     #: appends must not go back before the store's last step (the store refuses them)
     ordered: bool = False
+
+    @classmethod
+    def remote_inputs(cls, start, end=None, remote: str | None = None, **options):
+        """What to fetch for [start, end] from the catalog remote ``remote`` (see :mod:`geopipe.sources.inputs`)."""
+        from geopipe.sources import inputs
+
+        return inputs.from_catalog(cls.name, start, end, remote, **options)
 
     # -- command line ------------------------------------------------------------------
     @classmethod

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 
 from geopipe.errors import InputError, RemoteError
 from geopipe.lazy import lazy_import
+from geopipe.sources import polite
 
 fsspec = lazy_import("fsspec")
 
@@ -133,8 +134,13 @@ class Retry:
     max_delay: float = 16.0
     timeout: float = 30.0
 
-    def wait(self, attempt: int) -> None:
-        time.sleep(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2))
+    def wait(self, attempt: int, retry_after: float | None = None) -> None:
+        """Back off before try ``attempt``; a server's ``Retry-After`` (429, 503) is honoured, up to
+        ``4 * max_delay``."""
+        delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, 4 * self.max_delay))
+        polite.sleep(delay)
 
 
 class _ShortBody(OSError):
@@ -146,7 +152,8 @@ def _retriable(exc: BaseException) -> bool:
         return False  # 404 / 403: asking again will not help
     status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
     if isinstance(status, int):
-        return status >= 500 or status in (408, 429)
+        # NOMADS answers an over-eager client with 302 (to an error page) or 429
+        return status >= 500 or status in (302, 408, 429)
     if isinstance(exc, (OSError, TimeoutError)):
         return True
     return any(c.__module__.split(".")[0] in ("aiohttp", "botocore", "aiobotocore", "urllib3", "requests")
@@ -177,11 +184,21 @@ def filesystem(url: str, storage_options: dict | None = None, timeout: float | N
     return fsspec.core.url_to_fs(url, **options)
 
 
+def _retry_after(exc: BaseException | None) -> float | None:
+    """Seconds from a ``Retry-After`` header of an HTTP error (aiohttp keeps the headers)."""
+    headers = getattr(exc, "headers", None) or {}
+    try:
+        return float(headers.get("Retry-After")) if headers.get("Retry-After") is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _with_retry(url: str, what: str, call: Callable[[], object], retry: Retry):
     last = None
     for attempt in range(retry.attempts):
         if attempt:
-            retry.wait(attempt)
+            retry.wait(attempt, _retry_after(last))
+        polite.throttle(url)
         try:
             return call()
         except Exception as exc:  # sorted into retriable or not just below
@@ -190,6 +207,23 @@ def _with_retry(url: str, what: str, call: Callable[[], object], retry: Retry):
             last = exc
             log.info("%s: %s failed (%s), attempt %d of %d", url, what, _describe(exc), attempt + 1, retry.attempts)
     raise RemoteError(f"{url}: {what} failed after {retry.attempts} attempts: {_describe(last)}") from last
+
+
+def call_with_retry(url: str, what: str, call: Callable[[], object], retry: Retry = Retry()):
+    """``call()`` with the retries, rate limit and error text of every remote read here."""
+    return _with_retry(url, what, call, retry)
+
+
+def exists(url: str, storage_options: dict | None = None, retry: Retry = Retry()) -> bool:
+    """Whether ``url`` exists (404 -> False; 5xx, 429 and resets are retried)."""
+    fs, path = filesystem(url, storage_options, retry.timeout)
+    try:
+        _with_retry(url, "probe", lambda: fs.info(path), retry)
+    except RemoteError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            return False
+        raise
+    return True
 
 
 def fetch_file(url: str, storage_options: dict | None = None, retry: Retry = Retry()) -> bytes:
@@ -220,6 +254,7 @@ def fetch_ranges(url: str, ranges: Sequence[tuple[int, int | None]], storage_opt
     for attempt in range(retry.attempts):
         if attempt:
             retry.wait(attempt)
+        polite.throttle(url)
         results = fs.cat_ranges([path] * len(pending), [ranges[i][0] for i in pending],
                                 [ranges[i][1] for i in pending], on_error="return")
         still = []

@@ -23,7 +23,7 @@ import numpy as np
 from geopipe.config import is_url, resolve_store
 from geopipe.errors import InputError
 from geopipe.provenance import file_record
-from geopipe.sources import urls
+from geopipe.sources import inputs
 from geopipe.sources.base import SourceReader
 from geopipe.sources.remote import fetch_file
 from geopipe.lazy import lazy_import
@@ -58,6 +58,8 @@ def read_bytes(path: str, storage_options: Mapping | None = None) -> tuple[bytes
             raise InputError(path, f"cannot be read: {exc}") from exc
         path = os.path.abspath(local)
     record = file_record(path, storage_options, data=raw)
+    if raw.startswith(b"PK\x03\x04"):  # a zip (ISGI's web service answers one)
+        raw = _unzip(path, raw)
     for magic, decompress, kind in _MAGIC:
         if raw.startswith(magic):
             try:
@@ -68,6 +70,21 @@ def read_bytes(path: str, storage_options: Mapping | None = None) -> tuple[bytes
     if not raw.strip():
         raise InputError(path, "the file is empty")
     return raw, record
+
+
+def _unzip(path: str, raw: bytes) -> bytes:
+    """The one data file of a zip archive (several: concatenated in name order)."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            names = sorted(n for n in zf.namelist() if not n.endswith("/"))
+            if not names:
+                raise InputError(path, "the zip archive holds no file")
+            return b"".join(zf.read(n) for n in names)
+    except zipfile.BadZipFile as exc:
+        raise InputError(path, f"corrupt zip archive ({exc})") from None
 
 
 class Lines:
@@ -170,9 +187,9 @@ class SeriesReader(SourceReader):
 
     @classmethod
     def add_arguments(cls, parser) -> None:
-        urls.add_arguments(parser, cls.name)
+        inputs.add_arguments(parser, cls.name)
 
     @classmethod
     def options(cls, args) -> dict:
-        return urls.options(args, cls.name)
+        return inputs.request(args, cls.name)
 
