@@ -31,7 +31,7 @@ def register(sub) -> None:
     p.add_argument("--stride", type=int, default=None, help="candidate spacing in grid points (default size/4)")
     p.add_argument("--label-var", default="mask")
     p.add_argument("--label-class", type=int, default=None, help="count only this mask value as positive")
-    p.add_argument("--chunk", type=int, default=64, help="samples per chunk")
+    p.add_argument("--chunk", type=int, default=None, help="samples per chunk (default: the catalog's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_patches)
 
@@ -52,7 +52,7 @@ def register(sub) -> None:
     w.add_argument("--storms", default=None, help="storm store or CSV (default: detected in the target)")
     w.add_argument("--quiet-ratio", type=float, default=1.0, help="quiet windows per storm window, per split")
     w.add_argument("--seed", type=int, default=0)
-    w.add_argument("--chunk", type=int, default=1024, help="samples per chunk")
+    w.add_argument("--chunk", type=int, default=None, help="samples per chunk (default: the catalog's)")
     w.add_argument("--json", action="store_true")
     w.set_defaults(func=cmd_windows)
 

@@ -47,7 +47,6 @@ from geopipe.datasets.splits import (
 from geopipe.datasets.stats import stats_variables
 from geopipe.errors import InputError, StoreError
 
-DEFAULT_WINDOW_CHUNK = 1024
 DEFAULT_WINDOW_GAP = "1D"
 
 
@@ -156,13 +155,14 @@ def _overlaps(starts, ends, onsets, event_ends) -> np.ndarray:
 def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=None, history: int = 120,
                   horizon: int = 60, stride: int = 10, leads=None, splits: str | None = None,
                   fractions=(0.6, 0.2, 0.2), gap: str = DEFAULT_WINDOW_GAP, quiet_ratio: float = 1.0,
-                  seed: int = 0, storms=None, storm_params=None, chunk: int = DEFAULT_WINDOW_CHUNK,
+                  seed: int = 0, storms=None, storm_params=None, chunk: int | None = None,
                   root=None) -> dict:
     """Build a window dataset at ``out`` from the 1-D series store ``store`` (see the module
     docstring); returns a summary.  ``history``/``horizon``/``stride`` are in time steps of the
     store's cadence; ``leads`` in minutes (default every step 1..horizon); ``drivers``:
     ``[(store, [variable, ...]), ...]`` on the same time stamps (e.g. OMNI ``bz_gsm``)."""
     started = _time.perf_counter()
+    chunk = chunk or samples.catalog_chunk("windows")
     if history < 1 or horizon < 1 or stride < 1 or quiet_ratio < 0:
         raise InputError("--history/--horizon/--stride", "history, horizon and stride must be >= 1, quiet_ratio >= 0")
     extra = list(extra or [])
