@@ -33,15 +33,12 @@ so re-ingesting a newer IBTrACS release updates tracks instead of duplicating th
 from __future__ import annotations
 
 import logging
-import warnings
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from geopipe import store as _store
 from geopipe.cli.common import csv_list
-from geopipe.config import resolve_store
 from geopipe.errors import GeopipeError
 from geopipe.sources.base import SourceReader
 from geopipe.sources.ibtracs_io import NUMBERS, STRINGS, read_csv, read_netcdf

@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from geopipe import store as _store
-from geopipe.config import is_url, resolve_store
+from geopipe.config import is_url
 from geopipe.errors import InputError
 from geopipe.provenance import file_record
 from geopipe.sources import urls
