@@ -136,6 +136,33 @@ def store_lock(url: str):
                 entry[2] = None
 
 
+class WriteOrder:
+    """Writes that reach a store in a fixed order: turn ``i`` may write once turns ``0..i-1`` are done.
+
+    The store's rule: an append adds steps after the stored ones (an earlier step would leave
+    the index unsorted, and an ordered append refuses it with :class:`OrderError`).  Callers
+    that read and decode inputs in parallel (the ingest flows: one task per file in a thread
+    pool) take turns here, in input order, around each write.  ``finish(i)`` marks turn
+    ``i`` done (after its retries, or at once for a bad file), so a later turn never waits
+    on an input that will not come.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._done = 0
+
+    @contextlib.contextmanager
+    def turn(self, i: int):
+        with self._cond:
+            self._cond.wait_for(lambda: self._done >= i)
+        yield
+
+    def finish(self, i: int) -> None:
+        with self._cond:
+            self._done = max(self._done, i + 1)
+            self._cond.notify_all()
+
+
 # ----------------------------------------------------------------------------- reading
 
 

@@ -243,7 +243,7 @@ def _label_name(lab) -> str:
 def build_patches(inputs: list[tuple[str, list[str]]], labels: str, out: str, size: int = PATCHES.size,
                   neg_ratio: float = PATCHES.neg_ratio, splits: str = DEFAULT_SPLITS, seed: int = PATCHES.seed,
                   pos_threshold: float = PATCHES.pos_threshold, gap: str = PATCHES.gap, stride: int | None = None,
-                  label_var: str = PATCHES.label_var, label_class: int | None = None, chunk: int = samples.DEFAULT_CHUNK,
+                  label_var: str = PATCHES.label_var, label_class: int | None = None, chunk: int | None = None,
                   root=None) -> dict:
     """Build a balanced patch dataset at ``out`` (see the module docstring and
     :func:`plan_patches` for the arguments); returns a summary: samples per split and class,
@@ -251,6 +251,7 @@ def build_patches(inputs: list[tuple[str, list[str]]], labels: str, out: str, si
     started = _time.perf_counter()
     plan = plan_patches(inputs, labels, size, neg_ratio, splits, seed, pos_threshold, gap, stride, label_var,
                         label_class, root)
+    chunk = chunk or samples.catalog_chunk("patches")
     try:
         ds = patch_dataset(plan, chunk)
         sources = samples.merged_sources([plan.labels.url, *[s.url for s in plan.sources]])
@@ -266,9 +267,10 @@ def build_patches(inputs: list[tuple[str, list[str]]], labels: str, out: str, si
             "seconds": round(_time.perf_counter() - started, 3)}
 
 
-def patch_dataset(plan: PatchPlan, chunk: int = samples.DEFAULT_CHUNK) -> xr.Dataset:
+def patch_dataset(plan: PatchPlan, chunk: int | None = None) -> xr.Dataset:
     """The patch Dataset of a plan (pass 2): lazy ``x``/``y`` cut chunk by chunk, the small
     per-sample variables in memory.  Compute it once; then ``gridread.CACHE.drop(plan.token)``."""
+    chunk = chunk or samples.catalog_chunk("patches")
     table, srcs, lab, size = plan.table, plan.sources, plan.labels, plan.size
     channels, token = plan.channels, plan.token
     gridread.CACHE.capacity = max(gridread.CACHE.capacity, 4 * (len(srcs) + 1))

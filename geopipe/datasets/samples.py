@@ -1,7 +1,7 @@
 """What patch and window datasets share: lazy sample arrays, the write, the class counts.
 
-A sample dataset has one leading dimension ``sample``, chunked by ``chunk`` samples (64 by
-default) so a training loop streams it a chunk at a time.  Its big arrays (``x``, ``y``)
+A sample dataset has one leading dimension ``sample``, chunked by ``chunk`` samples (the
+catalog's by default) so a training loop streams it a chunk at a time.  Its big arrays (``x``, ``y``)
 are Dask arrays whose every chunk is one task that cuts that chunk's samples; the write
 (:func:`write`, through :func:`geopipe.store.replace`, so a reader sees the old dataset or the
 new one, never half of one) and the train statistics run in the same graph, so each chunk is
@@ -22,7 +22,13 @@ import xarray as xr
 from geopipe import store as _store
 from geopipe.datasets.splits import SPLITS
 
-DEFAULT_CHUNK = 64
+
+
+def catalog_chunk(product: str) -> int:
+    """Samples per chunk of a sample product, as the catalog declares it (products.yaml)."""
+    from geopipe import layout
+
+    return int(layout.chunks(product)["sample"])
 
 
 def chunk_edges(n: int, chunk: int) -> list[tuple[int, int]]:

@@ -29,7 +29,7 @@ import re
 import numpy as np
 
 from geopipe.config import is_url
-from geopipe.errors import GeopipeError, InputError, ParameterError
+from geopipe.errors import InputError, ParameterError
 from geopipe.sources import gfs_remote, grib, gribset, remote
 from geopipe.sources.base import SourceReader
 from geopipe.lazy import lazy_import

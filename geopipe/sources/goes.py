@@ -21,7 +21,7 @@ import re
 import numpy as np
 
 from geopipe.config import is_url
-from geopipe.errors import GeopipeError, InputError, ParameterError
+from geopipe.errors import InputError, ParameterError
 from geopipe.provenance import file_record
 from geopipe.sources import goes_remote
 from geopipe.sources.base import DECODE_LOCK, SourceReader

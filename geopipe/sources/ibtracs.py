@@ -33,11 +33,9 @@ so re-ingesting a newer IBTrACS release updates tracks instead of duplicating th
 from __future__ import annotations
 
 import logging
-import warnings
 
 import numpy as np
 
-from geopipe.config import resolve_store
 from geopipe.errors import GeopipeError, ParameterError
 from geopipe.parsing import csv_list
 from geopipe.sources.base import SourceReader

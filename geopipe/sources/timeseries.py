@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from geopipe.config import is_url, resolve_store
+from geopipe.config import is_url
 from geopipe.errors import InputError
 from geopipe.provenance import file_record
 from geopipe.sources import inputs
