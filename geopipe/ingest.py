@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 
+from geopipe import atomic
 from geopipe.config import data_root, is_url, join_url, resolve_store
 from geopipe.errors import GeopipeError, InputError, RemoteError
 from geopipe.provenance import file_record
@@ -51,16 +52,8 @@ def quarantine(source: str, path: str, reason: str, root=None) -> dict:
         pass
     base = data_root(root)
     name = f"{now:%Y%m%dT%H%M%S}-{os.path.basename(str(path))}.json"
-    if is_url(base):
-        import fsspec
-
-        with fsspec.open(join_url(base, "quarantine", source, name), "w") as fh:
-            json.dump(record, fh, indent=1)
-    else:
-        folder = os.path.join(base, "quarantine", source)
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, name), "w") as fh:
-            json.dump(record, fh, indent=1)
+    where = join_url(base, "quarantine", source, name) if is_url(base) else os.path.join(base, "quarantine", source, name)
+    atomic.write_json(where, record, indent=1)  # a reader never sees half a record
     log.warning("quarantined %s: %s", path, reason)
     return record
 

@@ -15,7 +15,6 @@ place), never half.
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from geopipe import store as _store
+from geopipe.atomic import atomic_path
 from geopipe.cartopy_data import use_bundled_natural_earth
 from geopipe.errors import GeopipeError, ParameterError
 from geopipe.steps import select_time  # noqa: F401  (maps.select_time: one place, geopipe/steps.py)
@@ -125,10 +125,8 @@ def map_axes(grid: MapGrid, projection: str = "auto", figsize=(11, 6.5)):
 def save_figure(fig, out) -> str:
     """Write ``fig`` to ``out`` (format from the suffix) through a temporary file renamed into place."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    fig.savefig(tmp, dpi=130, format=out.suffix.lstrip(".") or "png")
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=130, format=out.suffix.lstrip(".") or "png")
     return str(out)
 
 

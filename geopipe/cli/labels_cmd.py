@@ -66,7 +66,8 @@ def cmd_heuristic(args) -> int:
     detect = {k: v for k, v in (("mask", args.mask), ("mask_radius_km", args.mask_radius_km)) if v is not None}
     stitch = {"min_duration_h": args.min_duration_h} if args.min_duration_h is not None else None
     s = heuristic_labels(_product(args.store, "gfs"), _product(args.out, "labels_heuristic"), tracks=args.tracks,
-                         detect=detect or None, stitch_params=stitch, chunk=args.chunk)
+                         detect=detect or None, stitch_params=stitch,
+                         **({"chunk": args.chunk} if args.chunk else {}))
     k = s["tracks_by_kind"]
     text = (f"{s['store']}: {s['written']} times written, {s['skipped']} already there; {s['nodes']} nodes, "
             f"{s['tracks']} tracks ({k['tropical']} tropical, {k['extratropical']} extratropical); tables in {s['tables']}")
