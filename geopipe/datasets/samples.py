@@ -63,11 +63,11 @@ SAMPLE_ZSTD_LEVEL = 1
 
 
 def write(ds: xr.Dataset, out: str, chunk: int, sources=None, summary: str = "", root=None,
-          storage_options=None) -> str:
+          storage_options=None, level: int = SAMPLE_ZSTD_LEVEL) -> str:
     """Write a sample dataset whole (replacing any earlier one), chunked along ``sample``."""
     return _store.replace(ds, out, dim="sample", chunks={"sample": int(chunk)}, sources=sources,
                           summary=summary, root=root, storage_options=storage_options,
-                          level=SAMPLE_ZSTD_LEVEL)
+                          level=level)
 
 
 def merged_sources(stores: Sequence[str], root=None) -> list[dict]:
