@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -175,6 +176,25 @@ def test_persistent_failure_raises_remote_error_naming_the_url(bucket):
 
 
 # ----------------------------------------------------------------------------- GFS over HTTP
+
+
+def test_slow_link_paces_answers_and_ingest_prefetches_in_order(bucket, tmp_path):
+    """The FileServer's latency and shared bandwidth (benchmarks/gfs_cycle.py's far server)."""
+    root, paths = bucket
+    n = min(paths[0].stat().st_size, 100_000)
+    with FileServer(root, latency=0.05, bandwidth=1e6) as srv:
+        url = _url(srv, root, paths[0])
+        start = time.perf_counter()
+        got = remote.fetch_ranges(url, [(0, n // 2), (n // 2, n)], retry=FAST)
+        took = time.perf_counter() - start
+        assert b"".join(got) == paths[0].read_bytes()[:n]
+        assert took >= 0.05 + 0.9 * n / 1e6  # the two ranges went out together but share one link
+        report = ingest("gfs", [_url(srv, root, p) for p in paths], str(tmp_path / "slow.zarr"), strict=True,
+                        retry=FAST)
+    assert (report.files, report.written) == (2, 2)
+    ds = xr.open_zarr(tmp_path / "slow.zarr", consolidated=False)
+    assert list(ds.step.values.astype("timedelta64[h]").astype(int)) == [0, 6]
+
 
 
 def test_remote_ingest_fetches_only_the_asked_ranges(bucket, tmp_path):
