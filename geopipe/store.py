@@ -461,7 +461,8 @@ def append(ds: xr.Dataset, store: str, dim: str | None = None, chunks: Mapping[s
             group = zarr.open_group(_zarr_store(url, storage_options), mode="r+")
         filled = _fill_gaps(ds.isel({dim: np.flatnonzero(~is_new)}), group, dim, present,
                             skip=set(new_vars))
-        todo = ds.isel({dim: np.flatnonzero(is_new)}).sortby(dim)
+        # all new and in order (the usual append): no copy of the data to select or sort
+        todo = ds if is_new.all() and index.is_monotonic_increasing else ds.isel({dim: np.flatnonzero(is_new)}).sortby(dim)
         k = todo.sizes[dim]
         if k == 0 and not new_vars and not filled:
             return WriteResult(url, 0, int(len(index)), [])

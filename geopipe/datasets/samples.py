@@ -69,12 +69,12 @@ SAMPLE_ZSTD_LEVEL = 1
 
 
 def write(ds: xr.Dataset, out: str, chunk: int | None, product: str, sources=None, summary: str = "", root=None,
-          storage_options=None) -> str:
+          storage_options=None, level: int = SAMPLE_ZSTD_LEVEL) -> str:
     """Write a sample dataset of catalog ``product`` whole (replacing any earlier one), chunked
     along ``sample`` (``chunk`` samples; None: the catalog's)."""
     return _store.replace(ds, out, product=product, chunks={"sample": int(chunk)} if chunk else None,
                           sources=sources, summary=summary, root=root, storage_options=storage_options,
-                          level=SAMPLE_ZSTD_LEVEL)
+                          level=level)
 
 
 def merged_sources(stores: Sequence[str], root=None) -> list[dict]:

@@ -100,7 +100,7 @@ def _run(model, z: np.ndarray, issue: np.ndarray, offsets: np.ndarray, n_leads: 
     out = []
     for a in range(0, len(issue), BATCH):
         xb = z[issue[a:a + BATCH, None] - offsets[None, :]]
-        y = np.asarray(model(xb.reshape(len(xb), -1) if flat else xb, training=False), dtype="f8")
+        y = np.asarray(common.run(model, xb.reshape(len(xb), -1) if flat else xb), dtype="f8")
         y = y.reshape(len(xb), -1)
         if y.shape[1] != n_leads:
             raise GeopipeError(f"{model_dir}: the model returns {y.shape[1]} values per window; config leads has {n_leads}")

@@ -104,7 +104,7 @@ def predict_block(x: np.ndarray, model_dir: str, digest: str, mean: np.ndarray, 
         return np.zeros(x.shape[:3], dtype="f4")
     model = common.model_for(model_dir, digest)
     empty = np.isnan(x).all(axis=-1)
-    y = _as_map(model(common.normalize(x, mean, std), training=False), x.shape[:3], model_dir)
+    y = _as_map(common.run(model, common.normalize(x, mean, std)), x.shape[:3], model_dir)
     y = np.clip(y, 0.0, 1.0)
     y[empty] = np.nan
     return y

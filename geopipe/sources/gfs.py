@@ -105,6 +105,8 @@ class GFSReader(SourceReader):
 
     name = "gfs"
     suffixes = (".grib2", ".grb2", ".grib", ".grb")
+    #: files fetched ahead while one is written (geopipe.ingest): downloads overlap decoding
+    prefetch = 2
 
     def __init__(self, **options):
         super().__init__(**options)
