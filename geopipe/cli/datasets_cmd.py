@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from geopipe.cli.common import csv_list, emit
 from geopipe.errors import InputError
 
@@ -13,6 +15,14 @@ def store_vars(value: str, option: str) -> tuple[str, list[str]]:
     if not sep or not store or not variables:
         raise InputError(option, f"{value!r} is not STORE:VAR[,VAR...]")
     return store, variables
+
+
+def driver_store(value: str) -> tuple[str, list[str]]:
+    """``STORE[:VAR,...]`` -> (store, [var, ...]); no variables: the default solar-wind drivers."""
+    store, sep, names = value.rpartition(":")
+    if sep and store and re.fullmatch(r"[A-Za-z_][\w\-]*(,[A-Za-z_][\w\-]*)*", names):
+        return store, csv_list(names)
+    return value, []
 
 
 def register(sub) -> None:
@@ -39,8 +49,11 @@ def register(sub) -> None:
     w.add_argument("--store", required=True, help="ISGI store (dim time)")
     w.add_argument("--var", default="sym_h", help="target variable (first channel)")
     w.add_argument("--extra", default=None, help="more variables of the same store as channels, e.g. asy_h")
-    w.add_argument("--drivers", nargs="+", action="extend", default=None, metavar="STORE:VAR[,VAR...]",
-                   help="driver stores on the same time stamps (e.g. OMNI:bz_gsm,speed)")
+    w.add_argument("--drivers", nargs="+", action="extend", default=None, metavar="STORE[:VAR,...]",
+                   help="solar-wind driver stores (e.g. omni.zarr, or omni.zarr:bz_gsm,speed); "
+                        "mask channels and a bounded forward fill cover their gaps")
+    w.add_argument("--cadence", default=None, help="average every channel to this cadence first (e.g. 5min)")
+    w.add_argument("--fill-minutes", type=int, default=60, help="longest driver gap forward-filled (default 60)")
     w.add_argument("--history", type=int, default=120, help="history steps (default 120)")
     w.add_argument("--horizon", type=int, default=60, help="forecast steps (default 60)")
     w.add_argument("--leads", default=None, help="only these leads, minutes (e.g. 10,30,60)")
@@ -82,10 +95,11 @@ def cmd_windows(args) -> int:
     except ValueError:
         raise InputError("--fractions/--leads", "expects comma-separated numbers") from None
     s = build_windows(args.store, args.out, var=args.var, extra=csv_list(args.extra) or (),
-                      drivers=[store_vars(v, "--drivers") for v in args.drivers or []], history=args.history,
+                      drivers=[driver_store(v) for v in args.drivers or []], history=args.history,
                       horizon=args.horizon, stride=args.stride, leads=leads, splits=args.split,
                       fractions=fractions, gap=args.gap, quiet_ratio=args.quiet_ratio, seed=args.seed,
-                      storms=args.storms, chunk=args.chunk)
+                      storms=args.storms, chunk=args.chunk, cadence=args.cadence, fill_minutes=args.fill_minutes)
     emit(s, as_json=args.json, text=f"{s['store']}: {s['samples']} windows from {s['storms']} storms "
-                                     f"({_balance_text(s, 'storm', 'quiet')})")
+                                     f"({_balance_text(s, 'storm', 'quiet')}); dropped: "
+                                     + ", ".join(f"{k} {v}" for k, v in s["dropped"].items() if k != "candidates"))
     return 0
