@@ -198,7 +198,7 @@ def _score(store: SampleStore, results: list[L.RungResult], leads, cadence, batc
     times = store.coord("time")
     obs = _observations(times[rows], x0, y, leads, cadence) if times is not None else None
     pers = np.concatenate(preds["persistence"])
-    storms = test_storms(store, rows, y)
+    storms = test_storms(store, rows, y, obs)
     for r in results:
         if r.skipped:
             continue
@@ -219,9 +219,11 @@ def _lead_scores(y, pred, pers, storm, times, obs, leads, cadence) -> dict:
     return out
 
 
-def test_storms(store: SampleStore, rows: np.ndarray, y: np.ndarray, min_windows: int = 12) -> dict:
+def test_storms(store: SampleStore, rows: np.ndarray, y: np.ndarray, obs: pd.Series | None = None,
+                min_windows: int = 12) -> dict:
     """The test split's storms: ``{label: (window mask, info)}``, a window belonging to a storm
-    when its history-to-last-lead span overlaps the storm (onset..end of recovery)."""
+    when its history-to-last-lead span overlaps the storm (onset..end of recovery); ``min``
+    is the lowest observed value in the storm."""
     onset, end, split = store.coord("event_onset"), store.coord("event_end"), store.coord("event_split")
     times, step, lead = store.coord("time"), store.coord("step"), store.coord("lead")
     if onset is None or times is None or step is None:
@@ -238,7 +240,8 @@ def test_storms(store: SampleStore, rows: np.ndarray, y: np.ndarray, min_windows
             continue
         label = f"{pd.Timestamp(a):%Y-%m-%d}"
         out[label] = (sel, {"onset": str(pd.Timestamp(a)), "end": str(pd.Timestamp(b)), "windows": int(sel.sum()),
-                            "min": float(np.nanmin(y[sel]))})
+                            "min": float(obs[a:b].min()) if obs is not None and len(obs[a:b]) else
+                            float(np.nanmin(y[sel]))})
     return out
 
 
