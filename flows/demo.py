@@ -26,7 +26,7 @@ OMNI_2024 = REAL / "isgi" / "omni_swvo_csv"
 SPLIT_2024 = ("2024-01-01/2024-04-30:train,2024-05-01/2024-05-31:test,2024-06-01/2024-08-31:train,"
               "2024-09-01/2024-09-30:val,2024-10-01/2024-10-31:test,2024-11-01/2024-12-31:train")
 #: the driver model of the demo: 5-min means, 2 h of history, a small LSTM and few epochs
-DRIVER_TRAINING = {"epochs": 8, "units": [32], "batch_size": 256, "lr": 3e-4, "patience": 2, "device": "cpu"}
+DRIVER_TRAINING = {"epochs": 12, "units": [32], "batch_size": 256, "lr": 3e-4, "patience": 2, "device": "cpu"}
 
 
 def archive(root: str) -> tuple[Path, dict]:
@@ -99,7 +99,7 @@ def symh_drivers_config(dask_address: str | None):
         omni_inputs=[str(OMNI_2024)], omni_store="omni_2024.zarr", isgi_store="omni_2024.zarr",
         storms_out="labels/storms_2024.zarr", var="sym_h", history=24, horizon=24,
         window_options={"drivers": [["omni_2024.zarr", []]], "cadence": "5min", "stride": 1, "leads": [30, 60, 120],
-                        "splits": SPLIT_2024, "quiet_ratio": 3.0},
+                        "splits": SPLIT_2024, "quiet_ratio": 1.0},
         windows_out="windows_drivers.zarr", models_root="models/symh_drivers", train_params=DRIVER_TRAINING,
         forecast_times="2024-10-09/2024-10-13", forecasts_out="forecasts_drivers.zarr",
         plot_window=["2024-10-10T06", "2024-10-12T00"], plot_lead=60, dask_address=dask_address,

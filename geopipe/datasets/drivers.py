@@ -37,8 +37,9 @@ REQUIRED = ("bz_gsm", "speed", "proton_density", "pdyn")
 #: couplings computed from the drivers, and what they need
 DERIVED = {"vbs": ("speed", "bz_gsm"), "newell": ("speed", "by_gsm", "bz_gsm")}
 #: instrument groups that share a mask channel (OMNI's magnetometer and plasma gaps differ)
-GROUPS = {"imf": ("b_mag", "bx_gse", "by_gse", "bz_gse", "by_gsm", "bz_gsm", "vbs", "newell"),
-          "plasma": ("speed", "proton_density", "temperature", "pdyn", "vbs", "newell")}
+#: (a coupling is missing when either instrument is: the two masks cover it)
+GROUPS = {"imf": ("b_mag", "bx_gse", "by_gse", "bz_gse", "by_gsm", "bz_gsm"),
+          "plasma": ("speed", "proton_density", "temperature", "pdyn")}
 DEFAULT_FILL_MINUTES = 60
 
 

@@ -56,7 +56,7 @@ def _table(url: str, storage_options: dict | None) -> pd.DataFrame:
     if t.isna().any():
         raise InputError(url, f"bad time_tag {rows[1 + int(np.flatnonzero(t.isna())[0])][0]!r}")
     df = df.apply(pd.to_numeric, errors="coerce")
-    df.index = pd.DatetimeIndex(t, name="time")
+    df.index = pd.DatetimeIndex(t, name="time").as_unit("ns")
     return df[~df.index.duplicated()].sort_index()
 
 
@@ -68,8 +68,8 @@ def read_swpc(base: str = SWPC, storage_options: dict | None = None) -> xr.Datas
                       "temperature": plasma["temperature"]}), how="outer")
     l1 = l1.resample("1min").mean()
     speed = l1["speed"].interpolate(limit_direction="both")
-    delay = pd.to_timedelta((L1_KM / speed.clip(lower=200)).fillna(L1_KM / 400), unit="s")
-    arrive = (l1.index + delay).round("1min")
+    delay = pd.to_timedelta((L1_KM / speed.clip(lower=200)).fillna(L1_KM / 400).to_numpy(), unit="s")
+    arrive = pd.DatetimeIndex(l1.index + delay).round("1min").as_unit("ns")
     shifted = l1.set_axis(arrive).groupby(level=0).mean()
     full = pd.date_range(shifted.index[0], shifted.index[-1], freq="1min", name="time")
     shifted = shifted.reindex(full)
@@ -77,7 +77,7 @@ def read_swpc(base: str = SWPC, storage_options: dict | None = None) -> xr.Datas
     units = {"bz_gsm": "nT", "by_gsm": "nT", "b_mag": "nT", "speed": "km s-1", "proton_density": "cm-3",
              "temperature": "K", "pdyn": "nPa"}
     return xr.Dataset({v: ("time", shifted[v].to_numpy("f4"), {"units": u}) for v, u in units.items()},
-                      coords={"time": full.values},
+                      coords={"time": full.values.astype("datetime64[ns]")},
                       attrs={"title": "SWPC real-time solar wind, ballistically shifted from L1 to the bow shock",
                              "source": base, "comment": f"delay = {L1_KM:g} km / speed"})
 
