@@ -187,7 +187,7 @@ def test_nowcast_uses_the_solar_wind_when_fresh_and_the_index_model_when_stale(l
     assert s["written"] > 0 and s["store"].endswith("drivers.zarr" if expect == "drivers" else "index_only.zarr")
     sw = store.open_store(str(tmp_path / "sw.zarr"))
     assert {"bz_gsm", "speed", "pdyn"} <= set(sw.data_vars)
-    assert np.nanmax(sw["speed"].values) > 500  # the storm's fast wind came through the real-time reader
+    assert 300 < np.nanmax(sw["speed"].values) < 1200  # the real wind came through the real-time reader
 
 
 def test_swpc_reader_refuses_a_page_that_is_not_the_product(tmp_path):
