@@ -44,6 +44,7 @@ class SegmentationParams:
     pixels_per_sample: int = param(512, "pixels drawn per train patch for the scikit-learn rungs", cli=False)
     hidden: int = param(16, "hidden units of the one-hidden-layer MLP rung")
     verbose: int = param(0, "Keras fit verbosity", cli=False)
+    linear_skip: bool = param(True, "add a linear skip from the inputs to the LSTM's output")
 
 
 @dataclasses.dataclass
