@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import sys
 
@@ -41,12 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"geopipe {geopipe.__version__}")
     parser.add_argument("--root", help="data root (default: $GEOPIPE_ROOT or ./data)")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks, debug logs and what TensorFlow/eccodes print")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress, errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         importlib.import_module(module).register(sub)
     return parser
+
+
+def _console(args) -> None:
+    """Logging, native stderr lines and progress display from the global options."""
+    from geopipe import logs, progress
+
+    logs.setup(quiet=args.quiet, verbose=args.verbose, debug=args.debug)
+    progress.configure("off" if args.quiet else None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,8 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.root:
         os.environ["GEOPIPE_ROOT"] = args.root
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    _console(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
