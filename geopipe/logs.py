@@ -141,6 +141,11 @@ def setup(quiet: bool = False, verbose: bool = False, debug: bool = False) -> No
     debug_file.setLevel(logging.DEBUG)
     debug_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(debug_file)
+    # geopipe's records keep these handlers when Prefect's logging config (applied when a flow is
+    # imported) replaces the root's; Prefect adds its API handler beside them (extra loggers)
+    own = logging.getLogger("geopipe")
+    own.handlers[:] = [h for h in own.handlers if type(h).__name__ == "APILogHandler"] + [terminal, debug_file]
+    own.propagate = False
     for name in ("distributed", "asyncio", "urllib3", "fsspec", "matplotlib", "PIL", "botocore", "numcodecs",
                  "httpx", "httpcore", "aiosqlite", "filelock"):
         logging.getLogger(name).setLevel(logging.INFO if debug else logging.WARNING)

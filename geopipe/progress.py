@@ -9,7 +9,7 @@ One :class:`Progress` per operation, updated once per file, time block, chunk or
 
 How it shows (:func:`mode`): ``bar`` redraws one line on stderr when stderr is a terminal;
 ``lines`` prints a plain line at most every :data:`LINE_EVERY` seconds (and at the end) when
-it is not (CI logs, ``make demo | tee``); ``off`` shows nothing (``geopipe --quiet``, or
+it is not (CI logs, ``make demo | tee``), for operations of more than one unit; ``off`` shows nothing (``geopipe --quiet``, or
 ``GEOPIPE_PROGRESS=off``).  Inside a Prefect flow or task run a progress artifact is created
 as well and updated as the work goes (at most every :data:`ARTIFACT_EVERY` seconds), so the
 run's page shows how far it is.  Nothing here ever fails the work it reports on.
@@ -97,7 +97,9 @@ class Progress:
         self._artifact = None
         self._closed = False
         self._last_line = ""
-        if _prefect_run():
+        if self.display == "lines" and total is not None and total <= 1:
+            self.display = "off"  # "1/1 files" tells nothing the result does not (one task per file in flows)
+        if _prefect_run() and (total is None or total > 1):
             self._artifact = self._create_artifact()
         self._show(force=True)
 

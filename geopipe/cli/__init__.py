@@ -12,6 +12,11 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# geopipe's own log records reach the flow-run page of the Prefect UI (they are INFO, not prints)
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "geopipe")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+# on a loaded machine the ephemeral server of `geopipe demo` takes longer than Prefect's 20 s
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import geopipe  # noqa: E402  (loads pyproj before eccodes; see geopipe/__init__.py)
 from geopipe.errors import GeopipeError  # noqa: E402
@@ -50,11 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _console(args) -> None:
-    """Logging, native stderr lines and progress display from the global options."""
+def _console(args, whole_process: bool) -> None:
+    """Logging, native stderr lines and progress display from the global options.
+
+    Only the ``geopipe`` command itself (``whole_process``) takes over logging and fd 2; a
+    ``main([...])`` called inside another program (a test) leaves them to that program.
+    """
     from geopipe import logs, progress
 
-    logs.setup(quiet=args.quiet, verbose=args.verbose, debug=args.debug)
+    if whole_process:
+        logs.setup(quiet=args.quiet, verbose=args.verbose, debug=args.debug)
     progress.configure("off" if args.quiet else None)
 
 
@@ -63,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.root:
         os.environ["GEOPIPE_ROOT"] = args.root
-    _console(args)
+    _console(args, whole_process=argv is None)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
