@@ -23,7 +23,7 @@ import pytest
 from geopipe.serve import PROJECT, LocalPrefect
 from tests.e2e.test_prefect_deployment import _chromium
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
 
 RUN_FLOWS = r"""
 import numpy as np, pandas as pd, xarray as xr
@@ -69,7 +69,7 @@ def test_training_run_shows_logs_learning_curve_ladder_and_map_in_the_ui(tmp_pat
         figures = prefect.start_figures()
         env = prefect.env()
         done = subprocess.run([sys.executable, "-c", RUN_FLOWS], cwd=PROJECT, env=env, capture_output=True,
-                              text=True, timeout=900)
+                              text=True, timeout=2000)
         assert done.returncode == 0, done.stderr[-3000:]
         train = _runs(prefect, "train-unet")[0]
         maps_run = _runs(prefect, "render-maps")[0]
