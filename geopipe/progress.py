@@ -96,7 +96,7 @@ class Progress:
         self._drawn = self._lined = self._pushed = 0.0
         self._artifact = None
         self._closed = False
-        self._last_line = ""
+        self._last_done = 0
         if self.display == "lines" and total is not None and total <= 1:
             self.display = "off"  # "1/1 files" tells nothing the result does not (one task per file in flows)
         if _prefect_run() and (total is None or total > 1):
@@ -167,11 +167,10 @@ class Progress:
                 self.stream.flush()
                 self._drawn = now
             elif self.display == "lines" and self.done and (final or now - self._lined >= LINE_EVERY):
-                line = f"{self.desc}: {self.text()}"
-                if line.split(" elapsed")[0] != self._last_line.split(" elapsed")[0]:
-                    self.stream.write(line + "\n")
+                if self.done != self._last_done:  # the final state is not printed twice
+                    self.stream.write(f"{self.desc}: {self.text()}\n")
                     self.stream.flush()
-                self._lined, self._last_line = now, line
+                self._lined, self._last_done = now, self.done
             elif self.display == "lines" and not self._lined:
                 self._lined = now  # the first line comes LINE_EVERY s after the start
         except (OSError, ValueError):  # a closed terminal never fails the work
