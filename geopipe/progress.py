@@ -254,14 +254,29 @@ def local_size(item) -> int:
         return 0
 
 
-def iterate(items, desc: str, unit: str, nbytes=None):
+def iterate(items, desc: str, unit: str, nbytes=None, total: int | None = None, total_bytes: int | None = None,
+            name=None):
     """Yield ``items`` with a :class:`Progress`, one unit (and ``nbytes(item)`` bytes) as each is done.
 
-    An item counts as done when the loop asks for the next one (also after ``continue``).
+    ``items`` may be any iterable (it is not read ahead): give ``total`` when it has no length.
+    An item counts as done when the loop asks for the next one (also after ``continue``);
+    ``name(item)`` is shown beside the bar (default: the item itself).
     """
-    items = list(items)
-    sizes = [nbytes(i) for i in items] if nbytes else None
-    with Progress(desc, len(items), unit, total_bytes=sum(sizes) if sizes and all(sizes) else None) as bar:
-        for k, item in enumerate(items):
+    if total is None:
+        items = list(items) if not hasattr(items, "__len__") else items
+        total = len(items)
+    if total_bytes is None and nbytes is not None and isinstance(items, (list, tuple)):
+        sizes = [nbytes(i) for i in items]
+        total_bytes = sum(sizes) if sizes and all(sizes) else None
+    with Progress(desc, total, unit, total_bytes=total_bytes) as bar:
+        for item in items:
             yield item
-            bar.update(1, nbytes=sizes[k] if sizes else 0, note=os.path.basename(str(item)))
+            bar.update(1, nbytes=nbytes(item) if nbytes else 0,
+                       note=os.path.basename(str(name(item) if name else item)))
+
+
+def over_files(pairs, files, desc: str):
+    """:func:`iterate` for ``(path, ...)`` pairs made from the list ``files`` (counts files and bytes)."""
+    sizes = [local_size(f) for f in files]
+    return iterate(pairs, desc, "files", nbytes=lambda item: local_size(item[0]), total=len(files),
+                   total_bytes=sum(sizes) if sizes and all(sizes) else None, name=lambda item: item[0])

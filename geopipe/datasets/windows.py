@@ -35,6 +35,7 @@ import xarray as xr
 from geopipe import store as _store
 from geopipe.config import resolve_store
 from geopipe.datasets import samples
+from geopipe.datasets.defaults import WINDOWS
 from geopipe.datasets.splits import (
     SPLITS,
     assign_spans,
@@ -45,10 +46,9 @@ from geopipe.datasets.splits import (
     with_gaps,
 )
 from geopipe.datasets.stats import stats_variables
-from geopipe.errors import InputError, StoreError
+from geopipe.errors import InputError, ParameterError, StoreError
 
-DEFAULT_WINDOW_CHUNK = 1024
-DEFAULT_WINDOW_GAP = "1D"
+DEFAULT_WINDOW_GAP = WINDOWS.gap
 
 
 def _open_series(store: str, variables, root=None) -> tuple[str, xr.Dataset]:
@@ -153,18 +153,20 @@ def _overlaps(starts, ends, onsets, event_ends) -> np.ndarray:
     return (k >= 0) & (reach[np.maximum(k, 0)] >= starts)
 
 
-def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=None, history: int = 120,
-                  horizon: int = 60, stride: int = 10, leads=None, splits: str | None = None,
-                  fractions=(0.6, 0.2, 0.2), gap: str = DEFAULT_WINDOW_GAP, quiet_ratio: float = 1.0,
-                  seed: int = 0, storms=None, storm_params=None, chunk: int = DEFAULT_WINDOW_CHUNK,
+def build_windows(store: str, out: str, var: str = WINDOWS.var, extra=(), drivers=None,
+                  history: int = WINDOWS.history, horizon: int = WINDOWS.horizon, stride: int = WINDOWS.stride,
+                  leads=None, splits: str | None = None, fractions=WINDOWS.fractions, gap: str = DEFAULT_WINDOW_GAP,
+                  quiet_ratio: float = WINDOWS.quiet_ratio, seed: int = WINDOWS.seed, storms=None, storm_params=None, chunk: int | None = None,
                   root=None) -> dict:
     """Build a window dataset at ``out`` from the 1-D series store ``store`` (see the module
     docstring); returns a summary.  ``history``/``horizon``/``stride`` are in time steps of the
     store's cadence; ``leads`` in minutes (default every step 1..horizon); ``drivers``:
     ``[(store, [variable, ...]), ...]`` on the same time stamps (e.g. OMNI ``bz_gsm``)."""
     started = _time.perf_counter()
+    chunk = chunk or samples.catalog_chunk("windows")
     if history < 1 or horizon < 1 or stride < 1 or quiet_ratio < 0:
-        raise InputError("--history/--horizon/--stride", "history, horizon and stride must be >= 1, quiet_ratio >= 0")
+        raise ParameterError(("history", "horizon", "stride", "quiet_ratio"),
+                             "history, horizon and stride must be >= 1, quiet_ratio >= 0")
     extra = list(extra or [])
     url, ds = _open_series(store, [var, *extra], root)
     grid, values, cadence = regular_series(url, ds, [var, *extra])
@@ -176,12 +178,12 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
         channels += list(d_vars)
         driver_urls.append(d_url)
     if len(set(channels)) != len(channels):
-        raise InputError("--extra/--drivers", f"a channel name repeats: {channels}")
+        raise ParameterError(("extra", "drivers"), f"a channel name repeats: {channels}")
     cad_min = cadence / np.timedelta64(1, "m")
     lead_min = np.asarray(leads if leads else np.arange(1, horizon + 1) * cad_min, dtype="f8")
     ahead = np.round(lead_min / cad_min).astype(np.int64)
     if (ahead < 1).any() or not np.allclose(ahead * cad_min, lead_min):
-        raise InputError("--leads", f"leads {lead_min.tolist()} must be positive multiples of the {cad_min:g}-minute cadence")
+        raise ParameterError("leads", f"leads {lead_min.tolist()} must be positive multiples of the {cad_min:g}-minute cadence")
     back = np.arange(-history + 1, 1)
 
     rows = issue_rows(grid, values, cadence, history, ahead, stride)
@@ -222,7 +224,7 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
          "storm": ("sample", storm, {"flag_values": [0, 1], "flag_meanings": "quiet storm",
                                      "comment": "1: the window's history-to-last-lead span overlaps a storm"}),
          "event_onset": ("event", onsets), "event_end": ("event", ends),
-         "event_split": ("event", np.asarray(event_split, dtype=object))},
+         "event_split": samples.split_variable(event_split, "event")},
         coords={"step": ("step", (back * cad_min).astype("int64"), {"units": "minutes", "long_name": "minutes before issue"}),
                 "lead": ("lead", lead_min.astype("int64") if np.allclose(lead_min, np.round(lead_min)) else lead_min,
                          {"units": "minutes", "long_name": "minutes after issue"}),
@@ -236,7 +238,7 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
         seed=int(seed), quiet_ratio=float(quiet_ratio), gap=str(gap), split_spec=str(splits or ""),
         split_fractions=",".join(f"{f:g}" for f in fractions),
         split_blocks=json.dumps([str(b) for b in blocks]), storms=origin)
-    written = samples.write(out_ds, out, chunk, sources=samples.merged_sources([url, *driver_urls], root),
+    written = samples.write(out_ds, out, chunk, "windows", sources=samples.merged_sources([url, *driver_urls], root),
                             summary=f"{rows.size} windows of {var}", root=root)
     counts = samples.class_counts(split, storm, names=("quiet", "storm"))
     return {"store": written, "samples": int(rows.size), "channels": channels, "storms": len(events),

@@ -1,0 +1,26 @@
+"""Small text forms the CLI, the flows and the library all accept, each parsed in one place."""
+
+from __future__ import annotations
+
+from geopipe.errors import ParameterError
+
+
+def csv_list(value: str | None) -> list[str] | None:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``; nothing -> None."""
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def store_vars(value, name: str = "inputs") -> tuple[str, list[str]]:
+    """``STORE:VAR[,VAR...]`` (or a ``(store, [var, ...])`` pair) -> ``(store, [var, ...])``.
+
+    The store may be a URL: the text is split at the last ``:``.  ``name`` is the parameter the
+    text came in (it names the error).
+    """
+    if not isinstance(value, str):
+        store, variables = value
+        return str(store), list(variables)
+    store, sep, names = value.rpartition(":")
+    variables = csv_list(names)
+    if not sep or not store or not variables:
+        raise ParameterError(name, "expected STORE:VAR[,VAR...]", value)
+    return store, variables
