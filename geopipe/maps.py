@@ -233,9 +233,13 @@ def render_map(pred: str, time, out, tracks: str | None = None, labels: str | No
     import matplotlib
 
     # transparent below MIN_SHADED and where NaN (white in the colour bar's extension)
-    cmap = matplotlib.colormaps[PROB_CMAP].with_extremes(under=(1, 1, 1, 0), bad=(1, 1, 1, 0))
+    # the opacity grows with the probability, so the fields beneath show through low values; an
+    # artist-wide alpha would also make the transparent "under" colour opaque white
+    colours = matplotlib.colormaps[PROB_CMAP](np.linspace(0.0, 1.0, 256))
+    colours[:, 3] = np.linspace(0.35, 0.9, 256)
+    cmap = matplotlib.colors.ListedColormap(colours).with_extremes(under=(1, 1, 1, 0), bad=(1, 1, 1, 0))
     mesh = ax.pcolormesh(grid.x, grid.y, np.ma.masked_invalid(prob), cmap=cmap, vmin=MIN_SHADED, vmax=1.0,
-                         shading="nearest", transform=grid.crs, zorder=2, alpha=0.9)
+                         shading="nearest", transform=grid.crs, zorder=2)
     handles = [Line2D([], [], color=PRESSURE_COLOUR, lw=0.7, label=f"sea-level pressure (every {PRESSURE_STEP:g} hPa)")] \
         if "prmsl" in field_notes else []
     if np.nanmax(prob, initial=0.0) >= thr:

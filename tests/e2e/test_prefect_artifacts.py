@@ -52,8 +52,7 @@ render_maps(pred="predictions.zarr", times=[f"{times[0]:%Y-%m-%dT%H}"], out_dir=
 
 
 def _runs(prefect: LocalPrefect, flow: str) -> list[dict]:
-    flows = prefect.api("POST", "/flows/filter", {"flows": {"name": {"any_": [flow]}}})
-    return prefect.api("POST", "/flow_runs/filter", {"flow_runs": {"flow_id": {"any_": [flows[0]["id"]]}}})
+    return prefect.api("POST", "/flow_runs/filter", {"flows": {"name": {"any_": [flow]}}})
 
 
 def _shoot(page: str, shot: Path, profile: Path, size: str = "1500,1900") -> None:
