@@ -128,3 +128,12 @@ def test_the_readme_store_table_is_the_catalogs():
     assert _readme_table() == want, "regenerate it: python -m geopipe.layout readme"
     assert layout.readme_table() in (ROOT / "README.md").read_text()
     assert re.search(r"python -m geopipe.layout readme", (ROOT / "README.md").read_text())
+
+
+def test_catalog_show_json_prints_the_product_declaration(capsys):
+    from geopipe.cli import main
+
+    assert main(["catalog", "show", "gfs", "--json"]) == 0  # gfs is a source too: the product comes first
+    assert json.loads(capsys.readouterr().out) == layout.declaration("gfs")
+    assert main(["catalog", "show", "source:gfs", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["product"] == "gfs"

@@ -13,7 +13,7 @@ def register(sub) -> None:
     lp.add_argument("--json", action="store_true")
     lp.set_defaults(func=cmd_list)
     sp = csub.add_parser("show", help="show one source, product or grid")
-    sp.add_argument("name")
+    sp.add_argument("name", help="a product, source or grid (KIND:NAME when a source and a product share it)")
     sp.add_argument("--json", action="store_true",
                     help="as JSON (a product: its declared layout, dims, chunks, coords, variables)")
     sp.set_defaults(func=cmd_show)
@@ -47,13 +47,15 @@ def cmd_show(args) -> int:
     from geopipe.catalog import load
 
     cat = load()
-    for kind, table in (("source", cat.sources), ("product", cat.products), ("grid", cat.grids)):
-        if args.name in table:
-            entry = layout.declaration(args.name) if kind == "product" else table[args.name].model_dump()
+    # a product first (gfs is a source and its product): KIND:NAME picks one, e.g. source:gfs
+    kind_wanted, _, name = args.name.rpartition(":")
+    for kind, table in (("product", cat.products), ("source", cat.sources), ("grid", cat.grids)):
+        if name in table and kind_wanted in ("", kind):
+            entry = layout.declaration(name) if kind == "product" else table[name].model_dump()
             if getattr(args, "json", False):
                 emit(entry, as_json=True)
                 return 0
-            print(f"# {kind} {args.name}")
+            print(f"# {kind} {name}")
             print(yaml.safe_dump(entry, sort_keys=False).rstrip())
             return 0
     raise CatalogError(f"nothing named {args.name!r} in the catalog (sources: {', '.join(cat.sources)}; "

@@ -75,6 +75,7 @@ class ServiceServer(FileServer):
         httpd.requests = []
         httpd.injected = {"503": 0, "reset": 0, "truncate": 0}
         httpd.bytes_sent = 0
+        httpd.latency, httpd.link = 0.0, None  # FileServer's slow-link options (none here)
         httpd.routes = self.routes
         httpd.published = self.published
         httpd.throttle = self.throttle
