@@ -30,7 +30,7 @@ from geopipe import store as _store
 from geopipe.errors import ParameterError
 from geopipe.models import io
 from geopipe.predict import common
-from geopipe.predict.grid import DEFAULT_THRESHOLD, grid_of
+from geopipe.predict.grid import DEFAULT_THRESHOLD, _product, grid_of
 from geopipe.steps import select_time
 
 
@@ -118,7 +118,8 @@ def saliency_at(model_dir, store: str, time, region=None) -> Explanation:
 
 def write(explanation: Explanation, zarr: str) -> str:
     """Append the saliency fields to the store ``zarr``; returns it."""
-    _store.append(explanation.result, zarr, sources=explanation.sources, attrs=explanation.attrs)
+    _store.append(explanation.result, zarr, product=_product("saliency", explanation.grid),
+                  sources=explanation.sources, attrs=explanation.attrs)
     return str(zarr)
 
 

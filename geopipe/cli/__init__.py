@@ -35,6 +35,7 @@ COMMANDS = [
     "geopipe.cli.demo_cmd",
     "geopipe.cli.serve_cmd",
     "geopipe.cli.store_cmd",
+    "geopipe.cli.sources_cmd",
 ]
 
 

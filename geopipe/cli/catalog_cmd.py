@@ -14,6 +14,8 @@ def register(sub) -> None:
     lp.set_defaults(func=cmd_list)
     sp = csub.add_parser("show", help="show one source, product or grid")
     sp.add_argument("name")
+    sp.add_argument("--json", action="store_true",
+                    help="as JSON (a product: its declared layout, dims, chunks, coords, variables)")
     sp.set_defaults(func=cmd_show)
 
 
@@ -41,13 +43,18 @@ def cmd_list(args) -> int:
 def cmd_show(args) -> int:
     import yaml
 
+    from geopipe import layout
     from geopipe.catalog import load
 
     cat = load()
     for kind, table in (("source", cat.sources), ("product", cat.products), ("grid", cat.grids)):
         if args.name in table:
+            entry = layout.declaration(args.name) if kind == "product" else table[args.name].model_dump()
+            if getattr(args, "json", False):
+                emit(entry, as_json=True)
+                return 0
             print(f"# {kind} {args.name}")
-            print(yaml.safe_dump(table[args.name].model_dump(), sort_keys=False).rstrip())
+            print(yaml.safe_dump(entry, sort_keys=False).rstrip())
             return 0
     raise CatalogError(f"nothing named {args.name!r} in the catalog (sources: {', '.join(cat.sources)}; "
                        f"products: {', '.join(cat.products)}; grids: {', '.join(cat.grids)})")

@@ -25,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--stride", type=int, default=None, help="candidate spacing in grid points (default size/4)")
     p.add_argument("--label-var", default=PATCHES.label_var)
     p.add_argument("--label-class", type=int, default=None, help="count only this mask value as positive")
-    p.add_argument("--chunk", type=int, default=None, help="samples per chunk (default: the library's)")
+    p.add_argument("--chunk", type=int, default=None, help="samples per chunk (default: the catalog's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_patches)
 
@@ -48,7 +48,7 @@ def register(sub) -> None:
     w.add_argument("--quiet-ratio", type=float, default=WINDOWS.quiet_ratio,
                    help="quiet windows per storm window, per split (default %(default)s)")
     w.add_argument("--seed", type=int, default=WINDOWS.seed)
-    w.add_argument("--chunk", type=int, default=None, help="samples per chunk (default: the library's)")
+    w.add_argument("--chunk", type=int, default=None, help="samples per chunk (default: the catalog's)")
     w.add_argument("--json", action="store_true")
     w.set_defaults(func=cmd_windows)
 

@@ -21,6 +21,8 @@ def add_common_arguments(p) -> None:
     p.add_argument("--keep-going", action="store_true",
                    help="quarantine bad files and ingest the rest (default when given several inputs)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print every URL (GOES: bucket prefix) it would fetch, one per line, and stop")
 
 
 def _fill_source(name: str):
@@ -53,7 +55,14 @@ def cmd_ingest(args) -> int:
 
     cls = reader_class(args.reader)
     options = cls.options(args)
+    plan = options.pop("remote_inputs", None)
+    if args.dry_run:  # touches no network
+        print("\n".join(plan.lines() if plan else list(args.inputs or [])))
+        return 0
     inputs = options.pop("inputs", None) or args.inputs
+    if plan:
+        inputs = list(inputs or []) + plan.resolve()
+        options.setdefault("remote_options", plan.storage_options or None)
     if not inputs:
         raise SystemExit(f"geopipe ingest {args.reader}: give at least one SOURCE (file, folder, glob or URL)")
     store = args.store or load().store_path(load().source(args.reader).product)

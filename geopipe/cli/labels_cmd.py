@@ -28,7 +28,7 @@ def register(sub) -> None:
     hp.add_argument("--mask", choices=["contour", "radius"], default=None, help="node region (catalog default: contour)")
     hp.add_argument("--mask-radius-km", type=float, default=None)
     hp.add_argument("--min-duration-h", type=float, default=None, help="drop shorter tracks (catalog default: 24)")
-    hp.add_argument("--chunk", type=int, default=None, help="times per Dask task and per chunk (default: the library's)")
+    hp.add_argument("--chunk", type=int, default=None, help="times per Dask task and per chunk (default: the catalog's)")
     hp.add_argument("--json", action="store_true")
     hp.set_defaults(func=cmd_heuristic)
 

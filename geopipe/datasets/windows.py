@@ -48,7 +48,6 @@ from geopipe.datasets.splits import (
 from geopipe.datasets.stats import stats_variables
 from geopipe.errors import InputError, ParameterError, StoreError
 
-DEFAULT_WINDOW_CHUNK = 1024
 DEFAULT_WINDOW_GAP = WINDOWS.gap
 
 
@@ -157,13 +156,14 @@ def _overlaps(starts, ends, onsets, event_ends) -> np.ndarray:
 def build_windows(store: str, out: str, var: str = WINDOWS.var, extra=(), drivers=None,
                   history: int = WINDOWS.history, horizon: int = WINDOWS.horizon, stride: int = WINDOWS.stride,
                   leads=None, splits: str | None = None, fractions=WINDOWS.fractions, gap: str = DEFAULT_WINDOW_GAP,
-                  quiet_ratio: float = WINDOWS.quiet_ratio, seed: int = WINDOWS.seed, storms=None, storm_params=None, chunk: int = DEFAULT_WINDOW_CHUNK,
+                  quiet_ratio: float = WINDOWS.quiet_ratio, seed: int = WINDOWS.seed, storms=None, storm_params=None, chunk: int | None = None,
                   root=None) -> dict:
     """Build a window dataset at ``out`` from the 1-D series store ``store`` (see the module
     docstring); returns a summary.  ``history``/``horizon``/``stride`` are in time steps of the
     store's cadence; ``leads`` in minutes (default every step 1..horizon); ``drivers``:
     ``[(store, [variable, ...]), ...]`` on the same time stamps (e.g. OMNI ``bz_gsm``)."""
     started = _time.perf_counter()
+    chunk = chunk or samples.catalog_chunk("windows")
     if history < 1 or horizon < 1 or stride < 1 or quiet_ratio < 0:
         raise ParameterError(("history", "horizon", "stride", "quiet_ratio"),
                              "history, horizon and stride must be >= 1, quiet_ratio >= 0")
@@ -224,7 +224,7 @@ def build_windows(store: str, out: str, var: str = WINDOWS.var, extra=(), driver
          "storm": ("sample", storm, {"flag_values": [0, 1], "flag_meanings": "quiet storm",
                                      "comment": "1: the window's history-to-last-lead span overlaps a storm"}),
          "event_onset": ("event", onsets), "event_end": ("event", ends),
-         "event_split": ("event", np.asarray(event_split, dtype=object))},
+         "event_split": samples.split_variable(event_split, "event")},
         coords={"step": ("step", (back * cad_min).astype("int64"), {"units": "minutes", "long_name": "minutes before issue"}),
                 "lead": ("lead", lead_min.astype("int64") if np.allclose(lead_min, np.round(lead_min)) else lead_min,
                          {"units": "minutes", "long_name": "minutes after issue"}),
@@ -238,7 +238,7 @@ def build_windows(store: str, out: str, var: str = WINDOWS.var, extra=(), driver
         seed=int(seed), quiet_ratio=float(quiet_ratio), gap=str(gap), split_spec=str(splits or ""),
         split_fractions=",".join(f"{f:g}" for f in fractions),
         split_blocks=json.dumps([str(b) for b in blocks]), storms=origin)
-    written = samples.write(out_ds, out, chunk, sources=samples.merged_sources([url, *driver_urls], root),
+    written = samples.write(out_ds, out, chunk, "windows", sources=samples.merged_sources([url, *driver_urls], root),
                             summary=f"{rows.size} windows of {var}", root=root)
     counts = samples.class_counts(split, storm, names=("quiet", "storm"))
     return {"store": written, "samples": int(rows.size), "channels": channels, "storms": len(events),

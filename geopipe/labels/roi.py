@@ -200,14 +200,12 @@ def label_ibtracs(grid_store: str, tracks_store: str, out: str, box: int | None 
 
     Returns a small summary: times written and skipped, storms and pixels marked.
     """
-    from geopipe.catalog import load
+    from geopipe import layout
 
     params = _roi_params(box, radius_km, window)
     grid_ds = _store.open_store(grid_store, root)
     tracks_ds = _store.open_store(tracks_store, root)
-    if not chunk:
-        product = load().products.get("labels_ibtracs")
-        chunk = product.chunks.get("time", 8) if product else 8
+    chunk = chunk or layout.chunks("labels_ibtracs")["time"]
     have = _stored_times(out, root)
     if len(have):
         stored = _store.open_store(out, root)["mask"].attrs
@@ -232,7 +230,8 @@ def label_ibtracs(grid_store: str, tracks_store: str, out: str, box: int | None 
     mask.attrs.update(tracks_store=str(tracks_store), grid_store=str(grid_store))
     ds = mask.to_dataset()
     ds.attrs.update(title="Best-track storm masks", source=f"geopipe labels ibtracs from {tracks_store}")
-    result = _store.append(ds, out, chunks={"time": chunk}, root=root, sources=_store.sources_of(tracks_store, root))
+    result = _store.append(ds, out, product="labels_ibtracs", chunks={"time": chunk}, root=root,
+                           sources=_store.sources_of(tracks_store, root))
     pos = positions(todo["time"].values, tracks, params.window)
     log.info("%s: %d masks written, %d storm positions", out, result.written, len(pos))
     summary.update(store=result.store, written=result.written, skipped=result.skipped + len(have),

@@ -37,6 +37,12 @@ def model_for(model_dir: str | os.PathLike, digest: str | None = None):
         return _cached_model(model_dir, digest)
 
 
+def run(model, x: np.ndarray) -> np.ndarray:
+    """The model's outputs for one batch ``x``, through its compiled predict function (calling
+    ``model(x)`` eagerly runs the graph op by op: ~1.5x the CPU time of a U-Net, more for an LSTM)."""
+    return np.asarray(model.predict_on_batch(x))
+
+
 def normalization(model_dir, channels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """``(mean, std)`` as float32 arrays of shape (C,) in the order of ``channels``."""
     norm = io.load_normalization(model_dir)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from geopipe import store
+from geopipe import flags, store
 from geopipe.cli import main
 from geopipe.datasets.windows import build_windows, issue_rows, regular_series
 from geopipe.errors import ParameterError
@@ -35,7 +35,8 @@ def write_series(frame: pd.DataFrame, path) -> str:
 
 
 def strs(var) -> np.ndarray:
-    return np.asarray(var.values, dtype=object).astype(str)
+    """A split (CF flag variable) or string variable as a plain str array."""
+    return flags.decode(var)
 
 
 def spans(ds):
