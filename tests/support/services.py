@@ -75,8 +75,6 @@ class ServiceServer(FileServer):
         httpd.requests = []
         httpd.injected = {"503": 0, "reset": 0, "truncate": 0}
         httpd.bytes_sent = 0
-        httpd.latency = self.latency  # what geopipe.sample.server's handler reads (w20 added them)
-        httpd.link = None
         httpd.routes = self.routes
         httpd.published = self.published
         httpd.throttle = self.throttle
