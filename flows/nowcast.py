@@ -12,12 +12,14 @@ import os
 
 from prefect import flow, get_run_logger
 
-from flows.common import image_artifact
+from flows.common import image_artifact, product_stores
+
+STORES = product_stores()
 
 
 @flow(name="symh-nowcast", log_prints=True)
 def symh_nowcast(driver_model: str = "models/symh_drivers/lstm", index_model: str = "models/symh_drivers/lstm_index",
-                 index_store: str = "isgi.zarr", solar_wind_store: str = "swpc_solar_wind.zarr",
+                 index_store: str = STORES["isgi"], solar_wind_store: str = STORES["swpc_solar_wind"],
                  out: str = "nowcast", swpc: str | None = None, stale_minutes: float = 30.0, hours: float = 3.0,
                  plot_lead: int = 60) -> dict:
     """Forecast SYM-H from the latest solar wind; falls back to the index-only model when it is stale."""

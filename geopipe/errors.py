@@ -32,6 +32,27 @@ class RemoteError(GeopipeError):
     """A remote file that could not be fetched or verified after retries."""
 
 
+def reason(exc: BaseException) -> str:
+    """What went wrong, in words, for a user line: the exception's first message line, never its
+    class name (``KeyError('time')`` -> ``missing 'time'``; no message -> a plain phrase)."""
+    if isinstance(exc, KeyError) and exc.args:
+        return f"missing {exc.args[0]!r}"
+    if isinstance(exc, FileNotFoundError):  # its text is often only the path, which the line names
+        return "not found"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    text = str(exc).strip()
+    if text:
+        return text.splitlines()[0]
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionError):
+        return "the connection failed"
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    return "failed without a message"
+
+
 _NO_VALUE = object()
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 

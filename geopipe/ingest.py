@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from geopipe import atomic, progress
 from geopipe.config import data_root, is_url, join_url, resolve_store
-from geopipe.errors import GeopipeError, InputError, RemoteError
+from geopipe.errors import GeopipeError, InputError, RemoteError, reason
 from geopipe.provenance import file_record
 from geopipe.sources import get_reader
 
@@ -74,7 +74,7 @@ def _open(reader, path: str):
     except (InputError, RemoteError, TokenError):  # a missing or refused token stops the run
         raise
     except Exception as exc:  # decoders raise many types; the user needs file + problem
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = reason(exc)
         raise InputError(path, f"cannot be read as {reader.name}: {msg}") from exc
 
 

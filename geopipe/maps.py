@@ -224,7 +224,7 @@ def render_map(pred: str, time, out, tracks: str | None = None, labels: str | No
     grid = map_grid(ds, pred)
     if around:
         if not tracks:
-            raise GeopipeError(f"--around {around}: give the best-track store (--tracks) that holds the storm")
+            raise ParameterError("around", "needs {tracks}, the best-track store that holds the storm", around)
         extent = storm_extent(tracks, around, step["time"].values)
     fig, ax = map_axes(grid, projection, extent=extent)
     field_notes = _synoptic_fields(fig, ax, ds, step["time"].values, fields, background, pred)

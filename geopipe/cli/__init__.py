@@ -23,7 +23,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import geopipe  # noqa: E402,F401  (installs the pyproj-before-eccodes guard; see geopipe/__init__.py)
 from geopipe.cli.parser import LazyParser, chosen, flag_of  # noqa: E402
-from geopipe.errors import GeopipeError, ParameterError  # noqa: E402
+from geopipe.errors import GeopipeError, ParameterError, reason  # noqa: E402
 
 #: the verb modules, in the order ``geopipe --help`` lists them
 COMMANDS = [
@@ -98,9 +98,7 @@ def error_line(exc: BaseException, verb: argparse.ArgumentParser | None = None) 
         return exc.describe(lambda name: (flag_of(verb, name) if verb is not None else None) or name)
     if isinstance(exc, GeopipeError):
         return str(exc)
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else "an unexpected failure with no message"
-    return f"{first} (an unexpected error: run with --debug for the traceback)"
+    return f"{reason(exc)} (an unexpected error: run with --debug for the traceback)"
 
 
 def main(argv: list[str] | None = None) -> int:

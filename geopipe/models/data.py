@@ -26,7 +26,7 @@ import xarray as xr
 
 from geopipe import flags
 from geopipe.config import resolve_store
-from geopipe.errors import InputError
+from geopipe.errors import InputError, reason
 from geopipe.models.norm import normalize
 
 SPLITS = ("train", "val", "test")
@@ -45,7 +45,7 @@ class SampleStore:
         try:
             ds = xr.open_zarr(self.path, consolidated=False, chunks=None, storage_options=storage_options)
         except (FileNotFoundError, KeyError, ValueError) as exc:
-            raise InputError(self.path, f"not a readable {kind} store ({type(exc).__name__}: {exc})") from None
+            raise InputError(self.path, f"not a readable {kind} store ({reason(exc)})") from None
         missing = [v for v in REQUIRED if v not in ds.variables]
         if missing:
             raise InputError(self.path, f"{kind} store lacks {', '.join(missing)} (needs {', '.join(REQUIRED)})")

@@ -50,7 +50,7 @@ import xarray as xr
 
 from geopipe import store as _store
 from geopipe.datasets import drivers as _drivers
-from geopipe.errors import GeopipeError, InputError
+from geopipe.errors import GeopipeError, InputError, ParameterError
 from geopipe.models import io
 from geopipe.predict import common
 
@@ -121,8 +121,8 @@ def _run(model, z: np.ndarray, issue: np.ndarray, offsets: np.ndarray, n_leads: 
 def _driver_inputs(spec: dict, drivers, full: pd.DatetimeIndex, model_dir) -> tuple[list[str], np.ndarray]:
     """Raw 1-minute driver + coupling values (T, C) of the driver store on ``full``."""
     if drivers is None:
-        raise GeopipeError(f"{model_dir}: the model was trained with solar-wind drivers "
-                           f"({', '.join(spec['variables'])}); give the driver store (--drivers)")
+        raise ParameterError("drivers", f"{model_dir} was trained with solar-wind drivers "
+                                        f"({', '.join(spec['variables'])}): give the driver store")
     d_url = _store.resolve_store(drivers)
     dds = _store.open_store(d_url)
     missing = [v for v in spec["variables"] if v not in dds.data_vars]

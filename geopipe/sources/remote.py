@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 
 
-from geopipe.errors import InputError, RemoteError
+from geopipe.errors import InputError, RemoteError, reason
 from geopipe.lazy import lazy_import
 from geopipe.sources import polite
 
@@ -198,8 +198,7 @@ def _describe(exc: BaseException) -> str:
         return f"HTTP {status} {getattr(exc, 'message', '')}".strip()
     if isinstance(exc, TimeoutError):
         return "timed out"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return reason(exc)
 
 
 def filesystem(url: str, storage_options: dict | None = None, timeout: float | None = None):

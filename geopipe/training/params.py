@@ -50,7 +50,7 @@ class SegmentationParams:
 class ForecastParams:
     units: tuple = param((64, 32), "LSTM layer sizes, comma-separated (e.g. 64,32)")
     dropout: float = param(0.2, "dropout rate")
-    residual: bool = param(True, "predict the change from the last observation, not the value itself")
+    residual: bool = param(True, "forecast the change since the last observation (residual)")
     loss: str = param("mse", "loss of the LSTM (a Keras loss name)", cli=False)
     epochs: int = param(30, "training epochs")
     batch_size: int = param(128, "samples per batch")

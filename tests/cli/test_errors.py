@@ -41,5 +41,5 @@ def test_an_unexpected_error_is_one_line_without_its_class_name(capsys, monkeypa
     monkeypatch.setattr(store_cmd, "cmd_info", boom)
     assert main(["store", "info", "x.zarr"]) == 1
     line = _error(capsys)
-    assert line == "geopipe: error: 'time' (an unexpected error: run with --debug for the traceback)"
+    assert line == "geopipe: error: missing 'time' (an unexpected error: run with --debug for the traceback)"
     assert "KeyError" not in line
