@@ -87,6 +87,14 @@ def test_windows_hold_5min_means_couplings_and_masks(windows, raw):
     assert kept - d["balance_quiet_or_storm"] == summary["samples"] == ds.sizes["sample"]
 
 
+def test_cli_windows_with_drivers_reports_its_dropped_windows(omni, tmp_path, capsys):
+    out = str(tmp_path / "w.zarr")
+    assert main(["windows", "--store", omni, "--drivers", omni, "--cadence", "5min", "--history", "12",
+                 "--horizon", "12", "--leads", "30,60", "--stride", "6", "--split", SPLIT, "--out", out, "--json"]) == 0
+    s = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert s["channels"][-2:] == ["imf_missing", "plasma_missing"] and s["dropped"]["candidates"] > s["samples"]
+
+
 def test_bounded_forward_fill_then_the_fill_value():
     v = np.array([[1.0], [np.nan], [np.nan], [np.nan], [5.0]], "f4")
     names, out, fills = D.finish(["speed"], v, 2, {"speed": 400.0})
