@@ -43,6 +43,7 @@ from geopipe import store as _store
 from geopipe.config import resolve_store
 from geopipe.datasets import drivers as _drivers
 from geopipe.datasets import samples
+from geopipe.datasets.defaults import WINDOWS
 from geopipe.datasets.splits import (
     SPLITS,
     assign_spans,
@@ -53,10 +54,9 @@ from geopipe.datasets.splits import (
     with_gaps,
 )
 from geopipe.datasets.stats import stats_variables
-from geopipe.errors import InputError, StoreError
+from geopipe.errors import InputError, ParameterError, StoreError
 
-DEFAULT_WINDOW_CHUNK = 1024
-DEFAULT_WINDOW_GAP = "1D"
+DEFAULT_WINDOW_GAP = WINDOWS.gap
 
 
 def _open_series(store: str, variables, root=None) -> tuple[str, xr.Dataset]:
@@ -188,14 +188,14 @@ def cadence_factor(cadence, base: np.timedelta64) -> int:
     want = pd.Timedelta(f"{cadence}min" if isinstance(cadence, (int, float)) else cadence).to_timedelta64()
     factor = want / base
     if factor < 1 or not float(factor).is_integer():
-        raise InputError("--cadence", f"{cadence} is not a whole multiple of the store's {pd.Timedelta(base)} step")
+        raise ParameterError("cadence", f"not a whole multiple of the store's {pd.Timedelta(base)} step", cadence)
     return int(factor)
 
 
-def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=None, history: int = 120,
-                  horizon: int = 60, stride: int = 10, leads=None, splits: str | None = None,
-                  fractions=(0.6, 0.2, 0.2), gap: str = DEFAULT_WINDOW_GAP, quiet_ratio: float = 1.0,
-                  seed: int = 0, storms=None, storm_params=None, chunk: int = DEFAULT_WINDOW_CHUNK,
+def build_windows(store: str, out: str, var: str = WINDOWS.var, extra=(), drivers=None,
+                  history: int = WINDOWS.history, horizon: int = WINDOWS.horizon, stride: int = WINDOWS.stride,
+                  leads=None, splits: str | None = None, fractions=WINDOWS.fractions, gap: str = DEFAULT_WINDOW_GAP,
+                  quiet_ratio: float = WINDOWS.quiet_ratio, seed: int = WINDOWS.seed, storms=None, storm_params=None, chunk: int | None = None,
                   cadence=None, fill_minutes: int = _drivers.DEFAULT_FILL_MINUTES, root=None) -> dict:
     """Build a window dataset at ``out`` from the 1-D series store ``store`` (see the module
     docstring); returns a summary.  ``history``/``horizon``/``stride`` are in time steps of
@@ -203,8 +203,10 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
     ``drivers``: ``[(store, [variable, ...] or []), ...]`` on the same time stamps (e.g. an
     OMNI store; ``[]`` picks the default drivers)."""
     started = _time.perf_counter()
+    chunk = chunk or samples.catalog_chunk("windows")
     if history < 1 or horizon < 1 or stride < 1 or quiet_ratio < 0:
-        raise InputError("--history/--horizon/--stride", "history, horizon and stride must be >= 1, quiet_ratio >= 0")
+        raise ParameterError(("history", "horizon", "stride", "quiet_ratio"),
+                             "history, horizon and stride must be >= 1, quiet_ratio >= 0")
     extra = list(extra or [])
     url, ds = _open_series(store, [var, *extra], root)
     grid, values, base = regular_series(url, ds, [var, *extra])
@@ -224,12 +226,12 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
         spec = {"stores": driver_urls, "variables": d_vars, "channels": d_channels, "fill_steps": fill_steps,
                 "fill_minutes": int(fill_minutes), "fill_values": fills}
     if len(set(channels)) != len(channels):
-        raise InputError("--extra/--drivers", f"a channel name repeats: {channels}")
+        raise ParameterError(("extra", "drivers"), f"a channel name repeats: {channels}")
     cad_min = cadence / np.timedelta64(1, "m")
     lead_min = np.asarray(leads if leads else np.arange(1, horizon + 1) * cad_min, dtype="f8")
     ahead = np.round(lead_min / cad_min).astype(np.int64)
     if (ahead < 1).any() or not np.allclose(ahead * cad_min, lead_min):
-        raise InputError("--leads", f"leads {lead_min.tolist()} must be positive multiples of the {cad_min:g}-minute cadence")
+        raise ParameterError("leads", f"leads {lead_min.tolist()} must be positive multiples of the {cad_min:g}-minute cadence")
     back = np.arange(-history + 1, 1)
 
     dropped: dict = {}
@@ -273,7 +275,7 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
          "storm": ("sample", storm, {"flag_values": [0, 1], "flag_meanings": "quiet storm",
                                      "comment": "1: the window's history-to-last-lead span overlaps a storm"}),
          "event_onset": ("event", onsets), "event_end": ("event", ends),
-         "event_split": ("event", np.asarray(event_split, dtype=object))},
+         "event_split": samples.split_variable(event_split, "event")},
         coords={"step": ("step", (back * cad_min).astype("int64"), {"units": "minutes", "long_name": "minutes before issue"}),
                 "lead": ("lead", lead_min.astype("int64") if np.allclose(lead_min, np.round(lead_min)) else lead_min,
                          {"units": "minutes", "long_name": "minutes after issue"}),
@@ -289,7 +291,7 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
         seed=int(seed), quiet_ratio=float(quiet_ratio), gap=str(gap), split_spec=str(splits or ""),
         split_fractions=",".join(f"{f:g}" for f in fractions),
         split_blocks=json.dumps([str(b) for b in blocks]), storms=origin)
-    written = samples.write(out_ds, out, chunk, sources=samples.merged_sources([url, *driver_urls], root),
+    written = samples.write(out_ds, out, chunk, "windows", sources=samples.merged_sources([url, *driver_urls], root),
                             summary=f"{rows.size} windows of {var}", root=root)
     counts = samples.class_counts(split, storm, names=("quiet", "storm"))
     return {"store": written, "samples": int(rows.size), "channels": channels, "storms": len(events),

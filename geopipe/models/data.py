@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from geopipe import flags
 from geopipe.config import resolve_store
 from geopipe.errors import InputError
 from geopipe.models.norm import normalize
@@ -32,9 +33,7 @@ SPLITS = ("train", "val", "test")
 REQUIRED = ("x", "y", "split", "mean", "std")
 
 
-def _strings(values) -> np.ndarray:
-    """Fixed-width, variable-length (numpy StringDType) or byte strings as a numpy ``<U`` array."""
-    return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(values).tolist()])
+_strings = flags.strings
 
 
 class SampleStore:
@@ -60,7 +59,7 @@ class SampleStore:
         self.mean = np.asarray(ds["mean"].values, "float32")
         std = np.asarray(ds["std"].values, "float32")
         self.std = np.where(np.isfinite(std) & (std > 0), std, 1.0).astype("float32")  # constant channel: no scaling
-        self.split = _strings(ds["split"].values)
+        self.split = flags.decode(ds["split"])
         bad = sorted(set(self.split) - set(SPLITS))
         if bad:
             raise InputError(self.path, f"split holds {bad}; expected only {SPLITS}")

@@ -35,15 +35,14 @@ import json
 import os
 from pathlib import Path
 
+from geopipe.atomic import write_json
 from geopipe.errors import GeopipeError
 
 FILES = ("model.keras", "config.json", "normalization.json", "provenance.json", "metrics.json")
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
+    write_json(path, obj, default=str)
 
 
 def save_json(model_dir: str | os.PathLike, name: str, obj) -> Path:

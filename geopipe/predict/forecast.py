@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 8192          #: windows per model call
 WRITE = 2**16         #: issue times per append (what an interrupted run keeps)
-CHUNK = 2**15         #: issue times per Zarr chunk (about 23 days of 1-minute issue times)
 
 
 def _minutes_to_steps(minutes, base: pd.Timedelta, what: str, model_dir) -> np.ndarray:
@@ -111,7 +110,7 @@ def _run(model, z: np.ndarray, issue: np.ndarray, offsets: np.ndarray, n_leads: 
     out = []
     for a in range(0, len(issue), BATCH):
         xb = z[issue[a:a + BATCH, None] - offsets[None, :]]
-        y = np.asarray(model(xb.reshape(len(xb), -1) if flat else xb, training=False), dtype="f8")
+        y = np.asarray(common.run(model, xb.reshape(len(xb), -1) if flat else xb), dtype="f8")
         y = y.reshape(len(xb), -1)
         if y.shape[1] != n_leads:
             raise GeopipeError(f"{model_dir}: the model returns {y.shape[1]} values per window; config leads has {n_leads}")
@@ -242,7 +241,7 @@ def predict_forecasts(model_dir, store: str, out: str, times=None, drivers=None)
         part = _dataset(full[idx], leads, out_y, observed, persistence, target, units, cfg)
         attrs.update(common.coverage(present, pd.Index(full[idx])))
         present = present.append(pd.Index(full[idx]).difference(present))
-        result = _store.append(part, out_url, chunks={"time": CHUNK}, sources=sources, attrs=attrs)
+        result = _store.append(part, out_url, product="forecasts", sources=sources, attrs=attrs)
         written += result.written
     return {"store": out_url, "written": written, "skipped": already,
             "issue_times_possible": int(ok.sum()), "issue_times_requested": int(wanted.sum()),

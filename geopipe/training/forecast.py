@@ -13,7 +13,6 @@ All are scored per lead on the test split against the same targets.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -27,28 +26,8 @@ from geopipe.models.burton import Burton, driver_channels
 from geopipe.models.data import SampleStore, StreamDataset, _strings, forecast_target
 from geopipe.training import anchors
 from geopipe.training import ladder as L
+from geopipe.training.params import ForecastParams  # noqa: F401  (declared once there)
 from geopipe.training.common import Run, header_lines, parse_params, run_keras, time_it
-
-
-@dataclasses.dataclass
-class ForecastParams:
-    units: tuple = (64, 32)
-    dropout: float = 0.2
-    residual: bool = True
-    loss: str = "mse"
-    epochs: int = 30
-    batch_size: int = 128
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    clipnorm: float | None = 1.0
-    patience: int = 5
-    device: str = "auto"
-    seed: int = 0
-    max_windows: int = 50_000
-    hidden: int = 32
-    alpha: float = 1.0
-    verbose: int = 0
-    linear_skip: bool = True
 
 
 def leads_minutes(store: SampleStore) -> np.ndarray:

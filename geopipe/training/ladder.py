@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import pandas as pd
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 SEGMENTATION_LADDER = ("zero", "climatology", "threshold", "logreg", "mlp", "unet")
 FORECAST_LADDER = ("persistence", "ar", "arx", "burton", "mlp", "lstm_index", "lstm")
