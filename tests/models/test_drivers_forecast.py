@@ -144,7 +144,7 @@ def test_predict_with_drivers_on_a_store_with_gaps_counts_what_it_could_not_fore
         ds[v].values[(t >= "2024-05-11T00:00") & (t < "2024-05-11T04:00")] = np.nan
     gappy = str(tmp_path / "gappy.zarr")
     store.append(ds, gappy)
-    with pytest.raises(Exception, match="--drivers"):
+    with pytest.raises(Exception, match="give its driver store"):
         predict_forecasts(root / "lstm", gappy, str(tmp_path / "f0.zarr"))
     s = predict_forecasts(root / "lstm", gappy, str(tmp_path / "f.zarr"), drivers=gappy)
     # 2 h of missing index + the 1 h of history after it, at 5 min: 12 * 3 - 1 issue times lost
