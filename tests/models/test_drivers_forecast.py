@@ -130,6 +130,7 @@ def test_ladder_scores_arx_index_lstm_and_driver_lstm_per_storm(ladder):
             assert set(r["storms"][gannon[0]]) == {"30", "60"}
     pers = next(r for r in metrics["ladder"] if r["kind"] == "persistence")
     assert pers["storms"][gannon[0]]["60"]["lag_minutes"] == 60
+    assert 0 < pers["leads"]["60"]["n_storm"] < metrics["samples"]["test"]  # the storm flag, read back as words
     assert gannon[0] in metrics["per_storm"]
     report = (root / "report.md").read_text()
     assert "Per test storm" in report and "Published anchors" in report and "Collado-Villaverde" in report
