@@ -13,9 +13,9 @@ The solar wind comes from NOAA SWPC's real-time JSON products (DSCOVR/ACE at L1)
 (``bz_gsm``, ``by_gsm``, ``b_mag`` = bt, ``speed``, ``proton_density``, ``pdyn`` =
 2e-6 n V^2 as OMNI defines it) and shifts them from L1 to the bow shock the way OMNI does
 in its simplest form: a ballistic delay ``L1_KM / speed`` per sample (OMNI propagates along
-the phase fronts; this flat delay is the usual real-time approximation).  The reader is
-geopipe's own small function until the SWPC remote of the archives issue (engineer 16)
-lands; the nowcast calls only :func:`read_swpc`.
+the phase fronts; this flat delay is the usual real-time approximation).  The products are
+parsed by :mod:`geopipe.sources.swpc` (the SWPC reader of the real-archives issue); the
+nowcast calls only :func:`read_swpc`.
 
 :func:`nowcast` writes the solar wind to a store, decides whether it is fresh (its last
 valid minute no older than ``stale_minutes`` before the index's last minute), forecasts with
@@ -27,7 +27,6 @@ store holds one model's forecasts.
 
 from __future__ import annotations
 
-import json
 
 import fsspec
 import numpy as np
@@ -44,28 +43,25 @@ L1_KM = 1.5e6  #: distance from L1 to the bow-shock nose used for the ballistic 
 
 
 def _table(url: str, storage_options: dict | None) -> pd.DataFrame:
+    """One SWPC product as a time-indexed frame of OMNI names (geopipe.sources.swpc reads it)."""
+    from geopipe.sources import swpc
+
     try:
         with fsspec.open(url, "rb", **(storage_options or {})) as f:
-            rows = json.loads(f.read())
-    except (OSError, ValueError) as exc:
+            raw = f.read()
+    except OSError as exc:
         raise InputError(url, f"cannot read the SWPC solar-wind JSON ({type(exc).__name__}: {exc})") from None
-    if not isinstance(rows, list) or not rows or not isinstance(rows[0], list) or "time_tag" not in rows[0]:
+    if not swpc.looks_like(raw):
         raise InputError(url, "not an SWPC solar-wind product: the first row must be the column names with time_tag")
-    df = pd.DataFrame(rows[1:], columns=rows[0])
-    t = pd.to_datetime(df.pop("time_tag"), errors="coerce")
-    if t.isna().any():
-        raise InputError(url, f"bad time_tag {rows[1 + int(np.flatnonzero(t.isna())[0])][0]!r}")
-    df = df.apply(pd.to_numeric, errors="coerce")
-    df.index = pd.DatetimeIndex(t, name="time").as_unit("ns")
-    return df[~df.index.duplicated()].sort_index()
+    frame = swpc.read(url, raw)
+    frame.index = pd.DatetimeIndex(frame.index).as_unit("ns")
+    return frame
 
 
 def read_swpc(base: str = SWPC, storage_options: dict | None = None) -> xr.Dataset:
     """SWPC real-time magnetic field and plasma -> 1-minute OMNI-named drivers at the bow shock."""
     mag, plasma = _table(f"{base}/{MAG}", storage_options), _table(f"{base}/{PLASMA}", storage_options)
-    l1 = pd.DataFrame({"bz_gsm": mag["bz_gsm"], "by_gsm": mag["by_gsm"], "b_mag": mag["bt"]}).join(
-        pd.DataFrame({"speed": plasma["speed"], "proton_density": plasma["density"],
-                      "temperature": plasma["temperature"]}), how="outer")
+    l1 = mag[["bz_gsm", "by_gsm", "b_mag"]].join(plasma[["speed", "proton_density", "temperature"]], how="outer")
     l1 = l1.resample("1min").mean()
     speed = l1["speed"].interpolate(limit_direction="both")
     delay = pd.to_timedelta((L1_KM / speed.clip(lower=200)).fillna(L1_KM / 400).to_numpy(), unit="s")

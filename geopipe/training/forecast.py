@@ -173,7 +173,8 @@ def _score(store: SampleStore, results: list[L.RungResult], leads, cadence, batc
                 preds[r.kind].append(np.asarray(r.model.predict(xin), "f8"))
     x0, y = np.concatenate(xs)[..., None], np.concatenate(ys)
     storm = store.coord("storm")
-    storm = None if storm is None else storm[rows].astype(bool)
+    if storm is not None:  # CF flags come back as their words ("quiet", "storm")
+        storm = storm[rows] == "storm" if storm.dtype.kind in "USO" else storm[rows].astype(bool)
     times = store.coord("time")
     obs = _observations(times[rows], x0, y, leads, cadence) if times is not None else None
     pers = np.concatenate(preds["persistence"])

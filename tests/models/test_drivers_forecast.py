@@ -87,6 +87,14 @@ def test_windows_hold_5min_means_couplings_and_masks(windows, raw):
     assert kept - d["balance_quiet_or_storm"] == summary["samples"] == ds.sizes["sample"]
 
 
+def test_cli_windows_with_drivers_reports_its_dropped_windows(omni, tmp_path, capsys):
+    out = str(tmp_path / "w.zarr")
+    assert main(["windows", "--store", omni, "--drivers", omni, "--cadence", "5min", "--history", "12",
+                 "--horizon", "12", "--leads", "30,60", "--stride", "6", "--split", SPLIT, "--out", out, "--json"]) == 0
+    s = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert s["channels"][-2:] == ["imf_missing", "plasma_missing"] and s["dropped"]["candidates"] > s["samples"]
+
+
 def test_bounded_forward_fill_then_the_fill_value():
     v = np.array([[1.0], [np.nan], [np.nan], [np.nan], [5.0]], "f4")
     names, out, fills = D.finish(["speed"], v, 2, {"speed": 400.0})
@@ -122,6 +130,7 @@ def test_ladder_scores_arx_index_lstm_and_driver_lstm_per_storm(ladder):
             assert set(r["storms"][gannon[0]]) == {"30", "60"}
     pers = next(r for r in metrics["ladder"] if r["kind"] == "persistence")
     assert pers["storms"][gannon[0]]["60"]["lag_minutes"] == 60
+    assert 0 < pers["leads"]["60"]["n_storm"] < metrics["samples"]["test"]  # the storm flag, read back as words
     assert gannon[0] in metrics["per_storm"]
     report = (root / "report.md").read_text()
     assert "Per test storm" in report and "Published anchors" in report and "Collado-Villaverde" in report
@@ -136,7 +145,7 @@ def test_predict_with_drivers_on_a_store_with_gaps_counts_what_it_could_not_fore
         ds[v].values[(t >= "2024-05-11T00:00") & (t < "2024-05-11T04:00")] = np.nan
     gappy = str(tmp_path / "gappy.zarr")
     store.append(ds, gappy)
-    with pytest.raises(Exception, match="--drivers"):
+    with pytest.raises(Exception, match="give its driver store"):
         predict_forecasts(root / "lstm", gappy, str(tmp_path / "f0.zarr"))
     s = predict_forecasts(root / "lstm", gappy, str(tmp_path / "f.zarr"), drivers=gappy)
     # 2 h of missing index + the 1 h of history after it, at 5 min: 12 * 3 - 1 issue times lost
