@@ -148,7 +148,9 @@ def symh_pipeline(config: SymhConfig) -> dict:
     out["steps"]["train"] = ladder
     model = (ladder.get("folders") or {}).get("lstm") or os.path.join(c.models_root, "lstm")
     out["stores"]["lstm_model"] = model
-    out["steps"]["forecast"] = predict(model=model, store=c.isgi_store, out=c.forecasts_out, times=c.forecast_times)
+    drivers = c.omni_store if options.get("drivers") else None
+    out["steps"]["forecast"] = predict(model=model, store=c.isgi_store, out=c.forecasts_out, times=c.forecast_times,
+                                       drivers=drivers)
     out["stores"]["forecasts"] = c.forecasts_out
     out["maps"] = render_maps(forecasts=c.forecasts_out, forecast_window=c.plot_window, lead=c.plot_lead,
                               out_dir=c.maps_dir)

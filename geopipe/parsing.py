@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from geopipe.errors import ParameterError
 
 
@@ -24,3 +26,17 @@ def store_vars(value, name: str = "inputs") -> tuple[str, list[str]]:
     if not sep or not store or not variables:
         raise ParameterError(name, "expected STORE:VAR[,VAR...]", value)
     return store, variables
+
+
+def driver_store(value) -> tuple[str, list[str]]:
+    """``STORE[:VAR,...]`` (or a pair) -> ``(store, [var, ...])``; no variables: the default drivers.
+
+    The store may be a URL: only a trailing ``:name,name`` list is taken as variables.
+    """
+    if not isinstance(value, str):
+        store, variables = value
+        return str(store), list(variables or [])
+    store, sep, names = value.rpartition(":")
+    if sep and store and re.fullmatch(r"[A-Za-z_][\w\-]*(,[A-Za-z_][\w\-]*)*", names):
+        return store, csv_list(names)
+    return value, []

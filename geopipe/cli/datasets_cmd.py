@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from geopipe.cli.common import csv_list, emit, store_vars
 from geopipe.datasets.defaults import PATCHES, WINDOWS
+from geopipe.parsing import driver_store
 from geopipe.errors import ParameterError
 
 
@@ -33,8 +34,11 @@ def register(sub) -> None:
     w.add_argument("--store", required=True, help="ISGI store (dim time)")
     w.add_argument("--var", default=WINDOWS.var, help="target variable (first channel)")
     w.add_argument("--extra", default=None, help="more variables of the same store as channels, e.g. asy_h")
-    w.add_argument("--drivers", nargs="+", action="extend", default=None, metavar="STORE:VAR[,VAR...]",
-                   help="driver stores on the same time stamps (e.g. OMNI:bz_gsm,speed)")
+    w.add_argument("--drivers", nargs="+", action="extend", default=None, metavar="STORE[:VAR,...]",
+                   help="solar-wind driver stores (e.g. omni.zarr, or omni.zarr:bz_gsm,speed); "
+                        "mask channels and a bounded forward fill cover their gaps")
+    w.add_argument("--cadence", default=None, help="average every channel to this cadence first (e.g. 5min)")
+    w.add_argument("--fill-minutes", type=int, default=60, help="longest driver gap forward-filled (default 60)")
     w.add_argument("--history", type=int, default=WINDOWS.history, help="history steps (default %(default)s)")
     w.add_argument("--horizon", type=int, default=WINDOWS.horizon, help="forecast steps (default %(default)s)")
     w.add_argument("--leads", default=None, help="only these leads, minutes (e.g. 10,30,60)")
@@ -82,10 +86,11 @@ def cmd_windows(args) -> int:
     except ValueError:
         raise ParameterError(("fractions", "leads"), "expect comma-separated numbers") from None
     s = build_windows(args.store, args.out, var=args.var, extra=csv_list(args.extra) or (),
-                      drivers=[store_vars(v, "drivers") for v in args.drivers or []], history=args.history,
+                      drivers=[driver_store(v) for v in args.drivers or []], history=args.history,
                       horizon=args.horizon, stride=args.stride, leads=leads, splits=args.splits,
                       fractions=fractions, gap=args.gap, quiet_ratio=args.quiet_ratio, seed=args.seed,
-                      storms=args.storms, **_chunk(args))
+                      storms=args.storms, **_chunk(args), cadence=args.cadence, fill_minutes=args.fill_minutes)
     emit(s, as_json=args.json, text=f"{s['store']}: {s['samples']} windows from {s['storms']} storms "
-                                     f"({_balance_text(s, 'storm', 'quiet')})")
+                                     f"({_balance_text(s, 'storm', 'quiet')}); dropped: "
+                                     + ", ".join(f"{k} {v}" for k, v in s["dropped"].items() if k != "candidates"))
     return 0

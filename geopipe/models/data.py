@@ -77,7 +77,11 @@ class SampleStore:
 
     def coord(self, name: str) -> np.ndarray | None:
         """A small per-sample or per-store variable (time, storm, lead, ...) in full, or None."""
-        return np.asarray(self.ds[name].values) if name in self.ds.variables else None
+        if name not in self.ds.variables:
+            return None
+        var = self.ds[name]
+        # categorical variables (CF flags: split, storm class) come back as their words
+        return flags.decode(var) if "flag_meanings" in var.attrs else np.asarray(var.values)
 
     def normalize(self, x: np.ndarray) -> np.ndarray:
         """The store's inputs normalised with its train statistics (see :func:`normalize`)."""
@@ -152,8 +156,9 @@ class StreamDataset(keras.utils.PyDataset):
     """
 
     def __init__(self, store: SampleStore, split: str, batch_size: int, target_fn, rows=None,
-                 shuffle: bool = True, seed: int = 0, in_memory: bool = False, **kwargs):
+                 shuffle: bool = True, seed: int = 0, in_memory: bool = False, channels=None, **kwargs):
         super().__init__(**kwargs)
+        self.channels = None if channels is None else np.asarray(channels, "int64")  # window channels read
         self.store, self.batch_size, self.target_fn = store, int(batch_size), target_fn
         self.rows = store.indices(split) if rows is None else np.asarray(rows, "int64")
         if not len(self.rows):
@@ -176,6 +181,9 @@ class StreamDataset(keras.utils.PyDataset):
             data = {k: v[pos] for k, v in self._memory.items()}
         else:
             data = self.store.take(sel)
+        if self.channels is not None:
+            return (normalize(data["x"][..., self.channels], self.store.mean[self.channels],
+                              self.store.std[self.channels]), self.target_fn(data))
         return self.store.normalize(data["x"]), self.target_fn(data)
 
     def on_epoch_end(self):

@@ -126,7 +126,7 @@ def load_predictor(model_dir):
 
     classes = {(c.task, c.kind): c for c in (simple.ZeroMask, simple.Climatology, simple.ThresholdRule,
                                              simple.PixelLogistic, simple.PixelMLP, simple.Persistence,
-                                             simple.LinearAR, simple.WindowMLP, burton.Burton)}
+                                             simple.LinearAR, simple.LinearARX, simple.WindowMLP, burton.Burton)}
     try:
         cls = classes[(config.get("task"), config.get("kind"))]
     except KeyError:

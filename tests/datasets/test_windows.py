@@ -158,12 +158,18 @@ def test_drivers_become_extra_channels(month, tmp_path):
     path = write_series(omni, tmp_path / "omni.zarr")
     s = build_windows(month[1], str(tmp_path / "w.zarr"), drivers=[(path, ["bz_gsm", "speed"])], leads=[10, 30, 60])
     ds = xr.open_zarr(tmp_path / "w.zarr", consolidated=False).load()
-    assert s["channels"] == ["sym_h", "bz_gsm", "speed"] and list(ds["lead"].values) == [10, 30, 60]
+    # named drivers, their coupling V Bs and one gap mask per instrument (issue 17)
+    assert s["channels"] == ["sym_h", "bz_gsm", "speed", "vbs", "imf_missing", "plasma_missing"]
+    assert list(ds["lead"].values) == [10, 30, 60]
     t = pd.DatetimeIndex(ds["time"].values)
     i = len(t) // 3
     np.testing.assert_array_equal(ds["x"].values[i, :, 2], omni["speed"].loc[t[i] - pd.Timedelta("119min"):t[i]].to_numpy())
     np.testing.assert_array_equal(ds["y"].values[i], frame["sym_h"].reindex(t[i] + pd.to_timedelta([10, 30, 60], "min")))
-    assert np.isfinite(ds["x"].values).all()
+    assert np.isfinite(ds["x"].values).all()  # the 100-min driver gap is filled (60 min forward, then the median) ...
+    gap = omni.index[5000:5100]
+    over = (t >= gap[0]) & (t - pd.Timedelta("119min") <= gap[-1])
+    assert over.any() and (ds["x"].values[over, :, 4:6].max(axis=(1, 2)) == 1).all()  # ... and masked, not dropped
+    assert s["dropped"]["gap_in_history"] == 0
 
 
 def test_explicit_blocks_cutting_a_storm_are_refused(month, tmp_path, capsys):
