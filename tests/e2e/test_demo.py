@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,10 @@ def test_demo_runs_offline_and_every_output_opens(tmp_path):
     exe = Path(sys.executable).with_name("geopipe")
     out = subprocess.run([str(exe), "demo", "--json"], env=env, capture_output=True, text=True, timeout=1500)
     assert out.returncode == 0, out.stderr[-4000:]
+    # TensorFlow/absl/eccodes lines go to the debug log, never to the user's terminal (geopipe/logs.py)
+    noise = [ln for ln in (out.stdout + out.stderr).splitlines()
+             if re.search(r"tensorflow|absl|oneDNN|cpu_feature_guard|ECCODES", ln, re.I)]
+    assert not noise, noise[:5]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert KEYS <= set(result), sorted(KEYS - set(result))
     for key in KEYS - {"maps", "unet_model", "lstm_model", "lstm_drivers_model"}:

@@ -95,8 +95,13 @@ def test_training_run_shows_logs_learning_curve_ladder_and_map_in_the_ui(tmp_pat
         assert "/figures/maps/cyclones_" in map_art["data"]
 
         profile = tmp_path / "chromium-profile"
-        _shoot(f"{prefect.url}/runs/flow-run/{train['id']}?tab=Artifacts", out_dir / "prefect-train-artifacts.png",
+        # the classic UI hides the Artifacts tab until the run has loaded and then falls back to Logs,
+        # so ?tab=Artifacts shows the logs there; the V2 UI opens the tab from the URL
+        _shoot(f"{prefect.url}/v2/runs/flow-run/{train['id']}?tab=Artifacts", out_dir / "prefect-train-artifacts.png",
                profile)
+        ladder = by_key["unet-ladder"]
+        _shoot(f"{prefect.url}/artifacts/artifact/{ladder['id']}", out_dir / "prefect-ladder-table.png", profile,
+               "1500,1100")
         _shoot(f"{prefect.url}/artifacts/artifact/{curve['id']}", out_dir / "prefect-learning-curve.png", profile,
                "1500,1300")
         _shoot(f"{prefect.url}/artifacts/artifact/{map_art['id']}", out_dir / "prefect-map-artifact.png", profile,
