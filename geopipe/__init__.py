@@ -1,14 +1,13 @@
 """geopipe: raw geoscience archives to Zarr, labels, patches, Keras models and maps.
 
-Import order matters here: the eccodes wheel and the pyproj wheel each bundle their
-own copies of shared C libraries (PROJ/sqlite/curl). When eccodes is loaded *before*
-pyproj, the process dies at exit with "double free or corruption" (seen with
-eccodes 2.50 / pyproj 3.7 wheels on this stack).  Loading pyproj first avoids it, so
-geopipe does that before anything can pull in eccodes.  ``tests/test_imports.py``
-guards the fix.
+Import order: eckitlib (eccodes' C++ dependency) from 2.3 on bundles its own PROJ 9.8 and
+sqlite, and findlibs loads them RTLD_GLOBAL, so a pyproj imported *after* eccodes bound its
+PROJ calls to eckit's copy (a "unable to set PROJ database path" warning, then exit 139).
+The lock pins eccodeslib 2.48.2.27 / eckitlib 2.2.0.27, which bundle no PROJ, so any order
+works (``tests/test_imports.py``); pyproj is still loaded first here, which is harmless.
 """
 
-import pyproj  # noqa: F401  (must be loaded before eccodes; see above)
+import pyproj  # noqa: F401  (see above)
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
