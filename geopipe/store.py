@@ -106,11 +106,14 @@ def store_lock(url: str):
     Re-entrant within a process (and exclusive between its threads), so a reader that must
     read a store, merge and rewrite it (best tracks, index series) holds the lock across all
     three steps while :func:`append`/:func:`replace` take it again inside.  Object stores
-    have no lock primitive: there geopipe relies on one writer per store, which the Prefect
-    deployments enforce (``concurrency_limit: 1`` in deploy/prefect.yaml).
+    have no lock primitive: there the Prefect server is the lock (a global concurrency lease
+    named after the store, :func:`geopipe.lease.store_lease`).
     """
     if is_url(url) and not url.startswith("file://"):
-        yield
+        from geopipe.lease import store_lease
+
+        with store_lease(url):
+            yield
         return
     path = Path(url[len("file://"):] if url.startswith("file://") else url)
     path.parent.mkdir(parents=True, exist_ok=True)
