@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 
+from geopipe import validate
 from geopipe.config import data_root, is_url, join_url, resolve_store
 from geopipe.errors import GeopipeError, InputError, RemoteError
 from geopipe.provenance import file_record
@@ -78,7 +79,8 @@ def _open(reader, path: str):
 
 def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_options: dict | None = None,
            strict: bool = False, on_file: Callable[[str, object], None] | None = None,
-           write_gate: Callable[[], contextlib.AbstractContextManager] | None = None, **options) -> IngestReport:
+           write_gate: Callable[[], contextlib.AbstractContextManager] | None = None,
+           allow_out_of_range: bool = False, **options) -> IngestReport:
     """Ingest ``specs`` (files, folders, globs, URLs) of ``source`` into ``store``.
 
     With ``strict`` the first bad file raises its ``InputError`` (the CLI's default for a
@@ -95,9 +97,14 @@ def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_opt
     for path in files:
         try:
             ds = _open(reader, path)
+            flags = validate.check(ds, reader.name, path, allow_out_of_range)
             record = getattr(ds, "attrs", {}).pop("_geopipe_record", None) or file_record(path, storage_options)
+            record = json.loads(record) if isinstance(record, str) else record
+            if flags:
+                record = {**record, "out_of_range": flags}
+                log.warning("%s: kept out-of-range values (%s)", path, "; ".join(f["first"] for f in flags))
             with write_gate() if write_gate else contextlib.nullcontext():
-                result = reader.write(ds, url, sources=[json.loads(record) if isinstance(record, str) else record],
+                result = reader.write(ds, url, sources=[record],
                                       storage_options=storage_options)
         except InputError as exc:
             if strict:

@@ -33,7 +33,7 @@ import xarray as xr
 from geopipe import store as _store
 from geopipe.config import is_url
 from geopipe.errors import GeopipeError, InputError
-from geopipe.sources import grib, gribset, remote
+from geopipe.sources import grib, gribcheck, gribset, remote
 from geopipe.sources.base import SourceReader
 
 #: wgrib2 names of eccodes short names, for ``.idx`` lines of selections not in the catalog
@@ -157,7 +157,9 @@ class GFSReader(SourceReader):
             raise InputError(path, "the file is empty")
         fields, payloads = [], {}
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            for i, (offset, length) in enumerate(grib.scan_messages(buf, path)):
+            spans = grib.scan_messages(buf, path)
+            gribcheck.check_gaps(buf, spans, path)
+            for i, (offset, length) in enumerate(spans):
                 try:
                     parts = grib.split_fields(buf[offset:offset + length])
                     for j, message in enumerate(parts):

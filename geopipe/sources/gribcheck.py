@@ -136,3 +136,24 @@ def _check_complex(message: bytes, template: int, s5: int, n5: int, s7: int, n7:
 def _octets(nbits: int) -> int:
     """``nbits`` rounded up to whole octets (each block of section 7 starts on an octet)."""
     return (nbits + 7) // 8 * 8
+
+
+def check_gaps(buf, spans: list[tuple[int, int]], source: str) -> None:
+    """Refuse bytes of ``buf`` outside the GRIB messages ``spans`` (``(offset, length)``, in order).
+
+    :func:`geopipe.sources.grib.scan_messages` looks for the next ``GRIB`` marker, so a message
+    whose marker was damaged, or junk between two messages, would be skipped without a word.
+    Zero padding (some archives pad files to a block size) is accepted.
+    """
+    from geopipe.errors import InputError
+
+    pos = 0
+    for start, length in [*spans, (len(buf), 0)]:
+        if start > pos:
+            gap = bytes(buf[pos:start])
+            if gap.strip(b"\x00"):
+                what = "before the first GRIB message" if pos == 0 else "between two GRIB messages" \
+                    if start < len(buf) else "after the last GRIB message"
+                raise InputError(source, f"{start - pos} bytes at byte {pos} {what} are not part of any GRIB message "
+                                         f"(a damaged 'GRIB' marker or junk: starts {gap[:8]!r})")
+        pos = start + length
