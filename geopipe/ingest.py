@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from geopipe import validate
 from geopipe.config import data_root, is_url, join_url, resolve_store
-from geopipe.errors import GeopipeError, InputError, RemoteError
+from geopipe.errors import GeopipeError, InputError, RemoteError, StoreError
 from geopipe.provenance import file_record
 from geopipe.sources import get_reader
 
@@ -104,8 +104,10 @@ def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_opt
                 record = {**record, "out_of_range": flags}
                 log.warning("%s: kept out-of-range values (%s)", path, "; ".join(f["first"] for f in flags))
             with write_gate() if write_gate else contextlib.nullcontext():
-                result = reader.write(ds, url, sources=[record],
-                                      storage_options=storage_options)
+                try:
+                    result = reader.write(ds, url, sources=[record], storage_options=storage_options)
+                except StoreError as exc:  # the input does not fit the store (another grid...): name the input
+                    raise InputError(path, f"does not fit {exc}") from exc
         except InputError as exc:
             if strict:
                 raise

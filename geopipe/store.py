@@ -122,17 +122,33 @@ def store_lock(url: str):
         entry = _LOCKS.setdefault(lock_path, [threading.RLock(), 0, None])
     with entry[0]:
         if entry[1] == 0:
-            entry[2] = open(lock_path, "a+")
-            fcntl.flock(entry[2].fileno(), fcntl.LOCK_EX)
+            entry[2] = _flock(lock_path)
         entry[1] += 1
         try:
             yield
         finally:
             entry[1] -= 1
             if entry[1] == 0:
+                if not path.exists():  # no store was made (a failed first write): leave no lock file behind
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(lock_path)
                 fcntl.flock(entry[2].fileno(), fcntl.LOCK_UN)
                 entry[2].close()
                 entry[2] = None
+
+
+def _flock(lock_path: str):
+    """The lock file, opened and held exclusively.  A writer that made no store removes its lock
+    file, so after waiting check that the file locked is still the one at ``lock_path``."""
+    while True:
+        fh = open(lock_path, "a+")
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            if os.fstat(fh.fileno()).st_ino == os.stat(lock_path).st_ino:
+                return fh
+        except FileNotFoundError:
+            pass
+        fh.close()
 
 
 # ----------------------------------------------------------------------------- reading
