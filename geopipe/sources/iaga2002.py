@@ -125,7 +125,8 @@ def read(path: str, raw: bytes) -> IAGA2002:
     for name in columns[df.shape[1] - 3:]:
         df[name] = np.nan
     check_last_row(path, lines, complete, sep=None)
-    short = np.flatnonzero(df[columns[-1]].isna().to_numpy())
+    last = df[columns[-1]]
+    short = np.flatnonzero((last.isna() | (last.astype("string") == "")).fillna(True).to_numpy())
     if len(short):
         raise InputError(path, f"a row has fewer than the {len(columns) + 3} columns named", line=line_of(int(short[0])))
     stamp = df["DATE"].str.cat(df["TIME"], sep="T")
