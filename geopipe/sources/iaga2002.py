@@ -126,7 +126,10 @@ def read(path: str, raw: bytes) -> IAGA2002:
         df[name] = np.nan
     check_last_row(path, lines, complete, sep=None)
     last = df[columns[-1]]
-    short = np.flatnonzero((last.isna() | (last.astype("string") == "")).fillna(True).to_numpy())
+    missing = last.isna().to_numpy()
+    if last.dtype.kind not in "fiub":  # without default NA strings a missing trailing field reads as ""
+        missing = missing | (last == "").to_numpy()
+    short = np.flatnonzero(missing)
     if len(short):
         raise InputError(path, f"a row has fewer than the {len(columns) + 3} columns named", line=line_of(int(short[0])))
     stamp = df["DATE"].str.cat(df["TIME"], sep="T")
