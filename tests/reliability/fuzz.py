@@ -103,6 +103,7 @@ class _Builder:
         self.folder, self.rng, self.cases = folder, random.Random(SEED), []
 
     def add(self, source: str, clean: Path, name: str, data: bytes, reasons=(), defect: str = "", suffix=None):
+        name = name.replace("/", "-")
         path = self.folder / source / f"{len(self.cases):03d}-{name}{suffix or clean.suffix}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
@@ -418,7 +419,8 @@ def same_values(a, b) -> str:
 def run_case(case: Mutant, clean_cache: dict) -> dict:
     from geopipe.errors import InputError
 
-    out = {"name": case.name, "path": case.path, "expected": "accepted" if case.accepted else "refused"}
+    out = {"name": case.name, "source": case.source, "path": case.path,
+           "expected": "accepted" if case.accepted else "refused"}
     try:
         ds = read(case.source, case.path)
     except InputError as exc:
