@@ -23,16 +23,20 @@ import fnmatch
 import functools
 import math
 
-import dask.array as da
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
-import yaml
 
 from geopipe.errors import InputError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 @functools.lru_cache(maxsize=4)
 def _load(path: str) -> dict:
+    import yaml
+
     with open(path) as fh:
         return yaml.safe_load(fh) or {}
 
@@ -102,6 +106,8 @@ def _check_block(block, path, name, dims, bounds, units, block_info=None):
 
 def check(ds: xr.Dataset, source: str, path: str, allow_out_of_range: bool = False) -> list[dict]:
     """Check ``ds`` (one input of ``source``) in place; returns the out-of-range flags kept (see module doc)."""
+    import dask.array as da
+
     rule = rules(source)
     _check_identity(ds, rule, path)
     if rule.get("one_valid_time_per_file") and ds.sizes.get("time", 1) > 1:

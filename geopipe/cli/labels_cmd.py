@@ -28,7 +28,7 @@ def register(sub) -> None:
     hp.add_argument("--mask", choices=["contour", "radius"], default=None, help="node region (catalog default: contour)")
     hp.add_argument("--mask-radius-km", type=float, default=None)
     hp.add_argument("--min-duration-h", type=float, default=None, help="drop shorter tracks (catalog default: 24)")
-    hp.add_argument("--chunk", type=int, default=8, help="times per Dask task and per chunk")
+    hp.add_argument("--chunk", type=int, default=None, help="times per Dask task and per chunk (default: the catalog's)")
     hp.add_argument("--json", action="store_true")
     hp.set_defaults(func=cmd_heuristic)
 
@@ -66,7 +66,8 @@ def cmd_heuristic(args) -> int:
     detect = {k: v for k, v in (("mask", args.mask), ("mask_radius_km", args.mask_radius_km)) if v is not None}
     stitch = {"min_duration_h": args.min_duration_h} if args.min_duration_h is not None else None
     s = heuristic_labels(_product(args.store, "gfs"), _product(args.out, "labels_heuristic"), tracks=args.tracks,
-                         detect=detect or None, stitch_params=stitch, chunk=args.chunk)
+                         detect=detect or None, stitch_params=stitch,
+                         **({"chunk": args.chunk} if args.chunk else {}))
     k = s["tracks_by_kind"]
     text = (f"{s['store']}: {s['written']} times written, {s['skipped']} already there; {s['nodes']} nodes, "
             f"{s['tracks']} tracks ({k['tropical']} tropical, {k['extratropical']} extratropical); tables in {s['tables']}")

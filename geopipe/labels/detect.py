@@ -30,7 +30,7 @@ import xarray as xr
 from scipy import ndimage
 
 from geopipe.labels.settings import Settings
-from geopipe.labels.sphere import Grid, coriolis, distance_deg, wrap180
+from geopipe.geometry import Grid, coriolis, distance_deg, wrap180
 
 OTHER, TROPICAL, EXTRATROPICAL = 0, 1, 2
 KINDS = {OTHER: "other", TROPICAL: "tropical", EXTRATROPICAL: "extratropical"}

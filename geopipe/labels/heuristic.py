@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from geopipe import progress
 from geopipe import store as _store
 from geopipe.errors import InputError, StoreError
 from geopipe.labels.detect import (
@@ -42,7 +43,7 @@ from geopipe.labels.detect import (
 )
 from geopipe.labels.outputs import beside, write_json
 from geopipe.labels.skill import SkillParams, skill
-from geopipe.labels.sphere import Grid
+from geopipe.geometry import Grid
 from geopipe.labels.stitch import TRACK_COLUMNS, StitchParams, stitch
 from geopipe.labels.tables import track_table
 
@@ -145,15 +146,18 @@ def read_tables(path: str, root=None) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=None, stitch_params=None,
-                     chunk: int = 8, root=None) -> dict:
+                     chunk: int | None = None, root=None) -> dict:
     """Detect, stitch and mask the cyclones of gridded ``store`` into the labels store ``out``.
 
     ``tracks``: a best-track store; when given, the tropical tracks are scored against it.
     ``detect``/``stitch_params``: overrides of the catalog's settings (dicts or params).
     Returns a small summary (times written, nodes, tracks by kind, skill).
     """
+    from geopipe import layout
+
     dp = DetectParams.load(detect)
     sp = StitchParams.load(stitch_params)
+    chunk = chunk or layout.chunks("labels_heuristic")["time"]  # times per Dask task and per chunk
     ds = _store.open_store(store, root)
     if "prmsl" not in ds:
         raise InputError(store, "has no prmsl variable (mean sea-level pressure, Pa): cannot find lows")
@@ -177,11 +181,13 @@ def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=Non
     if len(have) and _store.exists(table_store, root):
         old_nodes, _ = read_tables(table_store, root)
         old_nodes = old_nodes[old_nodes["time"].isin(have)][NODE_COLUMNS]
-    new_nodes = detect_store(new, dp, chunk)
+    with progress.Progress("labels heuristic: detect", new.sizes["time"], "time steps") as bar, \
+            progress.dask_progress(bar, new.sizes["time"]):
+        new_nodes = detect_store(new, dp, chunk)
     nodes = pd.concat([f for f in (old_nodes, new_nodes) if len(f)] or [new_nodes], ignore_index=True)
     nodes, track_table_ = stitch(nodes, sp)
     # the tables first: a run killed before the masks are appended re-detects those times
-    _store.replace(tables_dataset(nodes, track_table_), table_store, root=root,
+    _store.replace(tables_dataset(nodes, track_table_), table_store, root=root, product="labels_heuristic_tables",
                    summary=f"heuristic nodes and tracks of {store}")
     written = 0
     if new.sizes["time"]:
@@ -191,7 +197,7 @@ def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=Non
         out_ds = mask.to_dataset()
         out_ds.attrs.update(title="Heuristic cyclone masks", tables=table_store,
                             source=f"geopipe labels heuristic from {store}")
-        written = _store.append(out_ds, out, chunks={"time": chunk}, root=root).written
+        written = _store.append(out_ds, out, product="labels_heuristic", chunks={"time": chunk}, root=root).written
     by_kind = {KINDS[k]: int((track_table_["kind"] == k).sum()) for k in KINDS}
     summary = {"store": str(out), "tables": table_store, "written": written, "skipped": len(have),
                "nodes": len(nodes), "tracked_nodes": int((nodes["track"] >= 0).sum()),

@@ -21,7 +21,7 @@ import pandas as pd
 
 from geopipe.labels.roi import positions
 from geopipe.labels.settings import Settings
-from geopipe.labels.sphere import Grid, distance_km
+from geopipe.geometry import Grid, distance_km
 
 
 @dataclasses.dataclass(frozen=True)

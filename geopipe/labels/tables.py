@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from geopipe.labels.sphere import wrap180
+from geopipe.geometry import wrap180
 
 COLUMNS = ["sid", "time", "lat", "lon"]
 

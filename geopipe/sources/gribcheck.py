@@ -65,6 +65,8 @@ def check_packing(message: bytes) -> None:
     complex packing the group count, the group widths and lengths (decoded here), their sum
     against the number of values and the bits they need against section 7's length.
     """
+    if len(message) < 16 or message[7] != 2:
+        return  # GRIB edition 1 has another layout (its binary data section is left to eccodes)
     where = sections(message)
     s5, n5 = where[5]
     s7, n7 = where[7]
