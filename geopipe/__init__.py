@@ -3,11 +3,12 @@
 Importing geopipe is light (``geopipe --help`` starts at once): heavy libraries load inside the
 functions that need them (see :mod:`geopipe.lazy`).
 
-Import order matters for one pair: the eccodes wheel and the pyproj wheel each bundle their own
-copies of shared C libraries (PROJ/sqlite/curl).  When eccodes is loaded *before* pyproj, the
-process dies at exit with "double free or corruption" (seen with eccodes 2.50 / pyproj 3.7 wheels
-on this stack).  geopipe installs an import hook that loads pyproj just before eccodes is first
-imported (by geopipe or by anyone after ``import geopipe``).  ``tests/test_imports.py`` guards it.
+Import order: eckitlib (eccodes' C++ dependency) from 2.3 on bundles its own PROJ 9.8 and sqlite,
+and findlibs loads them RTLD_GLOBAL, so a pyproj imported *after* eccodes bound its PROJ calls
+to eckit's copy ("unable to set PROJ database path", then exit 139).  The lock pins eccodeslib
+2.48.2.27 / eckitlib 2.2.0.27, which bundle no PROJ, so any order works, ``import eccodes``
+first included (``tests/test_imports.py``).  geopipe still loads pyproj just before eccodes
+(an import hook), which is harmless.
 """
 
 from geopipe.lazy import install_eccodes_guard

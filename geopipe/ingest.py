@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from geopipe import atomic, progress
+from geopipe import atomic, progress, validate
 from geopipe.config import data_root, is_url, join_url, resolve_store
-from geopipe.errors import GeopipeError, InputError, RemoteError, reason
+from geopipe.errors import GeopipeError, InputError, RemoteError, StoreError, reason
 from geopipe.provenance import file_record
 from geopipe.sources import get_reader
 
@@ -103,7 +103,8 @@ def _opening(reader, files: Sequence[str]) -> Iterator[tuple[str, Callable]]:
 
 def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_options: dict | None = None,
            strict: bool = False, on_file: Callable[[str, object], None] | None = None,
-           write_gate: Callable[[], contextlib.AbstractContextManager] | None = None, **options) -> IngestReport:
+           write_gate: Callable[[], contextlib.AbstractContextManager] | None = None,
+           allow_out_of_range: bool = False, **options) -> IngestReport:
     """Ingest ``specs`` (files, folders, globs, URLs) of ``source`` into ``store``.
 
     With ``strict`` the first bad file raises its ``InputError`` (the CLI's default for a
@@ -121,10 +122,17 @@ def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_opt
         t0 = time.perf_counter()
         try:
             ds = opened()
+            flags = validate.check(ds, reader.name, path, allow_out_of_range)
             record = getattr(ds, "attrs", {}).pop("_geopipe_record", None) or file_record(path, storage_options)
+            record = json.loads(record) if isinstance(record, str) else record
+            if flags:
+                record = {**record, "out_of_range": flags}
+                log.warning("%s: kept out-of-range values (%s)", path, "; ".join(f["first"] for f in flags))
             with write_gate() if write_gate else contextlib.nullcontext():
-                result = reader.write(ds, url, sources=[json.loads(record) if isinstance(record, str) else record],
-                                      storage_options=storage_options)
+                try:
+                    result = reader.write(ds, url, sources=[record], storage_options=storage_options)
+                except StoreError as exc:  # the input does not fit the store (another grid...): name the input
+                    raise InputError(path, f"does not fit {exc}") from exc
         except InputError as exc:
             if strict:
                 raise

@@ -110,11 +110,14 @@ def store_lock(url: str):
     Re-entrant within a process (and exclusive between its threads), so a reader that must
     read a store, merge and rewrite it (best tracks, index series) holds the lock across all
     three steps while :func:`append`/:func:`replace` take it again inside.  Object stores
-    have no lock primitive: there geopipe relies on one writer per store, which the Prefect
-    deployments enforce (``concurrency_limit: 1`` in deploy/prefect.yaml).
+    have no lock primitive: there the Prefect server is the lock (a global concurrency lease
+    named after the store, :func:`geopipe.lease.store_lease`).
     """
     if is_url(url) and not url.startswith("file://"):
-        yield
+        from geopipe.lease import store_lease
+
+        with store_lease(url):
+            yield
         return
     path = Path(url[len("file://"):] if url.startswith("file://") else url)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,17 +126,33 @@ def store_lock(url: str):
         entry = _LOCKS.setdefault(lock_path, [threading.RLock(), 0, None])
     with entry[0]:
         if entry[1] == 0:
-            entry[2] = open(lock_path, "a+")
-            fcntl.flock(entry[2].fileno(), fcntl.LOCK_EX)
+            entry[2] = _flock(lock_path)
         entry[1] += 1
         try:
             yield
         finally:
             entry[1] -= 1
             if entry[1] == 0:
+                if not path.exists():  # no store was made (a failed first write): leave no lock file behind
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(lock_path)
                 fcntl.flock(entry[2].fileno(), fcntl.LOCK_UN)
                 entry[2].close()
                 entry[2] = None
+
+
+def _flock(lock_path: str):
+    """The lock file, opened and held exclusively.  A writer that made no store removes its lock
+    file, so after waiting check that the file locked is still the one at ``lock_path``."""
+    while True:
+        fh = open(lock_path, "a+")
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            if os.fstat(fh.fileno()).st_ino == os.stat(lock_path).st_ino:
+                return fh
+        except FileNotFoundError:
+            pass
+        fh.close()
 
 
 class WriteOrder:

@@ -23,6 +23,8 @@ def add_common_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--dry-run", action="store_true",
                    help="print every URL (GOES: bucket prefix) it would fetch, one per line, and stop")
+    p.add_argument("--allow-out-of-range", action="store_true",
+                   help="keep values outside catalog/valid_ranges.yaml, flagged in the store's provenance")
 
 
 def _fill_source(name: str):
@@ -68,6 +70,7 @@ def cmd_ingest(args) -> int:
     store = args.store or load().store_path(load().source(args.reader).product)
     # one file named on its own: fail loudly; folders, globs and batches: quarantine and go on
     strict = not args.keep_going and len(inputs) == 1 and os.path.isfile(inputs[0])
-    report = ingest(args.reader, inputs, store, strict=strict, storage_options=options.pop("storage_options", None), **options)
+    report = ingest(args.reader, inputs, store, strict=strict, storage_options=options.pop("storage_options", None),
+                    allow_out_of_range=args.allow_out_of_range, **options)
     emit(report.to_dict(), as_json=args.json, text=report.summary())
     return 1 if report.quarantined else 0

@@ -30,7 +30,7 @@ import numpy as np
 
 from geopipe.config import is_url
 from geopipe.errors import InputError, ParameterError
-from geopipe.sources import gfs_remote, grib, gribset, remote
+from geopipe.sources import gfs_remote, grib, gribcheck, gribset, remote
 from geopipe.sources.base import SourceReader
 from geopipe.lazy import lazy_import
 
@@ -144,7 +144,9 @@ class GFSReader(SourceReader):
             raise InputError(path, "the file is empty")
         fields, payloads = [], {}
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            for i, (offset, length) in enumerate(grib.scan_messages(buf, path)):
+            spans = grib.scan_messages(buf, path)
+            gribcheck.check_gaps(buf, spans, path)
+            for i, (offset, length) in enumerate(spans):
                 try:
                     parts = grib.split_fields(buf[offset:offset + length])
                     for j, message in enumerate(parts):

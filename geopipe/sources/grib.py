@@ -26,6 +26,7 @@ import numpy as np
 
 from geopipe.errors import InputError
 from geopipe.lazy import lazy_import
+from geopipe.sources import gribcheck
 
 eccodes = lazy_import("eccodes")
 
@@ -238,10 +239,7 @@ def decode_values(message: bytes) -> np.ndarray:
     h = eccodes.codes_new_from_message(message)
     try:
         nj, ni, j_first = _shape(h)
-        # eccodes aborts the whole process (a C assertion) on a packing wider than 64 bits: refuse it first
-        bits = eccodes.codes_get(h, "bitsPerValue", ktype=int) if eccodes.codes_is_defined(h, "bitsPerValue") else 0
-        if bits > 64:
-            raise ValueError(f"{bits} bits per packed value (corrupt section 5)")
+        gribcheck.check_packing(message)  # eccodes aborts the process on some corrupt packings: refuse them first
         if eccodes.codes_get(h, "bitmapPresent", ktype=int):
             eccodes.codes_set(h, "missingValue", float(_FILL))
         values = eccodes.codes_get_values(h).astype(np.float32)

@@ -20,8 +20,8 @@ import re
 import numpy as np
 
 from geopipe.errors import InputError
-from geopipe.sources.timeseries import Lines, check_numeric, check_times
 from geopipe.lazy import lazy_import
+from geopipe.sources.timeseries import Lines, check_last_row, check_numeric, tidy_rows, trim_tail
 
 pd = lazy_import("pandas")
 
@@ -40,12 +40,14 @@ class IAGA2002:
     ``data``     float64 DataFrame, one column per reported element (DOY dropped), indexed
                  by a ``DatetimeIndex`` named ``time`` (UTC, naive); fill values are NaN
     ``lines``    :class:`~geopipe.sources.timeseries.Lines`: ``lines.number(i)`` is row i's file line
+    ``note``     what was tidied (rows sorted, exact duplicates dropped), for the provenance
     """
 
     header: dict[str, str]
     comments: list[str]
     data: pd.DataFrame
     lines: Lines
+    note: str = ""
 
 
 def looks_like(raw: bytes) -> bool:
@@ -91,6 +93,7 @@ def _unique(names: list[str]) -> list[str]:
 
 def read(path: str, raw: bytes) -> IAGA2002:
     """Parse the (decompressed) bytes ``raw`` of the IAGA-2002 file ``path``."""
+    raw, complete = trim_tail(raw)
     head_lines = raw[: 200 * 100].split(b"\n")
     header, comments, names, n_head = _split_header(path, head_lines)
     if "Format" in header and "IAGA-2002" not in header["Format"].upper():
@@ -99,8 +102,8 @@ def read(path: str, raw: bytes) -> IAGA2002:
     offset = sum(len(ln) + 1 for ln in head_lines[:n_head])
     body = raw[offset:]
     try:
-        df = pd.read_csv(io.BytesIO(body), sep=r"\s+", header=None, names=["DATE", "TIME", "DOY"] + columns,
-                         dtype={"DATE": str, "TIME": str}, skip_blank_lines=True, engine="c")
+        df = pd.read_csv(io.BytesIO(body), sep=r"\s+", header=None, dtype={0: str, 1: str}, skip_blank_lines=True,
+                         keep_default_na=False, engine="c")  # 'n/a', 'NaN'... are not numbers here: refused
     except pd.errors.ParserError as exc:  # "Expected 7 fields in line 12, saw 8"
         msg = str(exc).strip().splitlines()[-1]
         line = None
@@ -117,7 +120,18 @@ def read(path: str, raw: bytes) -> IAGA2002:
     # read_csv skips blank lines: number the rows the same way (numpy, no loop per row)
     lines = Lines(raw, comment=None, skip=n_head)
     line_of = lines.number
-    short = np.flatnonzero(df[columns[-1]].isna().to_numpy())
+    if df.shape[1] > len(columns) + 3:  # every row has more fields than the column line names
+        raise InputError(path, f"rows have {df.shape[1]} fields, the column line names {len(columns) + 3} "
+                               f"({' '.join(['DATE', 'TIME', 'DOY'] + columns)})", line=line_of(0))
+    df.columns = (["DATE", "TIME", "DOY"] + columns)[:df.shape[1]]
+    for name in columns[df.shape[1] - 3:]:
+        df[name] = np.nan
+    check_last_row(path, lines, complete, sep=None)
+    last = df[columns[-1]]
+    missing = last.isna().to_numpy()
+    if last.dtype.kind not in "fiub":  # without default NA strings a missing trailing field reads as ""
+        missing = missing | (last == "").to_numpy()
+    short = np.flatnonzero(missing)
     if len(short):
         raise InputError(path, f"a row has fewer than the {len(columns) + 3} columns named", line=line_of(int(short[0])))
     stamp = df["DATE"].str.cat(df["TIME"], sep="T")
@@ -126,8 +140,8 @@ def read(path: str, raw: bytes) -> IAGA2002:
     if len(bad):
         raise InputError(path, f"bad DATE/TIME {stamp.iloc[bad[0]]!r}", line=line_of(int(bad[0])))
     index = pd.DatetimeIndex(times, name="time")
-    check_times(index, path, line_of)
     values = check_numeric(df, columns, path, line_of)
     values = values.mask(values.isin(FILL_VALUES))
     values.index = index
-    return IAGA2002(header=header, comments=comments, data=values, lines=lines)
+    values, note = tidy_rows(values, path, line_of)
+    return IAGA2002(header=header, comments=comments, data=values, lines=lines, note=note)

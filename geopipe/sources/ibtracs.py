@@ -145,6 +145,8 @@ class IBTrACSReader(SourceReader):
     def open_dataset(self, path: str) -> xr.Dataset:
         raw, record = read_bytes(path, self.options.get("remote_options"))
         frame = read_netcdf(path, raw) if raw[:4] in (b"\x89HDF", b"CDF\x01", b"CDF\x02") else read_csv(path, raw)
+        if frame.attrs.get("rows_note"):
+            record = {**record, "rows": frame.attrs["rows_note"]}
         frame = select(frame, self.options.get("basin"), parse_seasons(self.options.get("seasons")),
                        self.options.get("track_type") or "default")
         ds = to_dataset(frame)

@@ -12,8 +12,8 @@ import io
 import numpy as np
 
 from geopipe.errors import InputError
-from geopipe.sources.timeseries import Lines, check_numeric
 from geopipe.lazy import lazy_import
+from geopipe.sources.timeseries import Lines, check_last_row, check_numeric, trim_tail
 
 netCDF4 = lazy_import("netCDF4")
 pd = lazy_import("pandas")
@@ -34,6 +34,7 @@ def normalise_lon(lon: np.ndarray) -> np.ndarray:
 
 def read_csv(path: str, raw: bytes) -> pd.DataFrame:
     """An IBTrACS ``*.list.v04r0?.csv`` -> fix table. Bad rows raise ``InputError`` with the line."""
+    raw, complete = trim_tail(raw)
     lines = Lines(raw, comment=None)
     if not len(lines):
         raise InputError(path, "the file is empty")
@@ -41,9 +42,18 @@ def read_csv(path: str, raw: bytes) -> pd.DataFrame:
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
         raise InputError(path, f"not an IBTrACS v04 CSV: the header lacks {', '.join(missing)}", line=lines.number(0))
+    repeated = sorted({c for c in CSV_COLUMNS if header.count(c) > 1})
+    if repeated:
+        raise InputError(path, f"the header names {repeated[0]} twice", line=lines.number(0))
+    at = [header.index(c) for c in CSV_COLUMNS]
+    swapped = next((i for i in range(1, len(at)) if at[i] < at[i - 1]), None)
+    if swapped is not None:  # IBTrACS v04 always writes them in this order: a swap would store LON as LAT
+        raise InputError(path, f"the header has {CSV_COLUMNS[swapped]} before {CSV_COLUMNS[swapped - 1]}, IBTrACS v04 "
+                               "writes them the other way round (columns swapped?)", line=lines.number(0))
     units = len(lines) > 1 and lines.text(1).split(",")[header.index("SEASON")].strip() == "Year"
     first = 2 if units else 1
     lines.check_fields(path, len(header), first=1)
+    check_last_row(path, lines, complete)
     df = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, usecols=list(CSV_COLUMNS),
                      skiprows=[lines.rows[1]] if units else None, skip_blank_lines=True)
     line_of = lambda i: lines.number(i + first)  # noqa: E731
@@ -62,11 +72,28 @@ def read_csv(path: str, raw: bytes) -> pd.DataFrame:
     out["time"] = times
     for name in NUMBERS:
         out[name] = numbers[name.upper()]
+    far = np.flatnonzero(~((out["lon"] >= -180) & (out["lon"] <= 360) | out["lon"].isna()).to_numpy())
+    if len(far):  # IBTrACS writes -180..180 (CSV) or 0..360 (NetCDF); anything else is not a longitude
+        raise InputError(path, f"LON {out['lon'].iloc[far[0]]:g} is outside the valid range [-180, 360]",
+                         line=line_of(int(far[0])))
     out["lon"] = normalise_lon(out["lon"].to_numpy())
-    dup = np.flatnonzero(out.duplicated(["sid", "time"]).to_numpy())
+    return _drop_repeated_fixes(out, path, line_of)
+
+
+def _drop_repeated_fixes(out: pd.DataFrame, path: str, line_of) -> pd.DataFrame:
+    """Rows repeated exactly are dropped; two different fixes of one storm at one time are refused (both lines)."""
+    exact = out.duplicated(keep="first").to_numpy()
+    rest = out[~exact]
+    dup = np.flatnonzero(rest.duplicated(["sid", "time"]).to_numpy())
     if len(dup):
-        raise InputError(path, f"storm {out['sid'].iloc[dup[0]]} repeats the fix at {out['time'].iloc[dup[0]]}",
-                         line=line_of(int(dup[0])))
+        j = int(np.flatnonzero(~exact)[dup[0]])
+        row = out.iloc[j]
+        i = int(np.flatnonzero(((out["sid"] == row["sid"]) & (out["time"] == row["time"])).to_numpy())[0])
+        raise InputError(path, f"lines {line_of(i)} and {line_of(j)} are two different fixes of storm {row['sid']} "
+                               f"at {row['time']}", line=line_of(j))
+    if exact.any():
+        out = rest.reset_index(drop=True)
+        out.attrs["rows_note"] = f"{int(exact.sum())} exact duplicate rows dropped"
     return out
 
 

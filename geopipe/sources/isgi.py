@@ -72,7 +72,13 @@ def read_frame(path: str, raw: bytes) -> tuple[pd.DataFrame, str]:
             code = parsed.header.get("IAGA CODE", "?")
             raise InputError(path, f"IAGA-2002 file of {code} reports {', '.join(parsed.data.columns)}: "
                                    "no ASY/SYM/Dst/Kp index column (observatory data is not an index)")
-        return parsed.data[list(known)].rename(columns=known), "iaga2002"
+        unknown = [c for c in parsed.data.columns if c not in known]
+        if unknown:  # a renamed or damaged column would otherwise be dropped without a word
+            raise InputError(path, f"column {unknown[0]!r} of the column line is not an index column "
+                                   f"({', '.join(sorted(IAGA_NAMES))})", line=parsed.lines.number(0) - 1)
+        frame = parsed.data[list(known)].rename(columns=known)
+        frame.attrs["rows_note"] = parsed.note
+        return frame, "iaga2002"
     if kyoto_dst.looks_like(raw):
         return kyoto_dst.read(path, raw), "kyoto-dst-html"
     if gfz.looks_like_json(raw):
@@ -99,6 +105,8 @@ class ISGIReader(SeriesReader):
     def open_dataset(self, path: str) -> xr.Dataset:
         raw, record = remote_fetch.read_bytes(path, self.options.get("remote_options"))
         frame, fmt = read_frame(path, raw)
+        if frame.attrs.get("rows_note"):
+            record = {**record, "rows": frame.attrs["rows_note"]}
         for name in VARIABLES:  # one fixed schema, whatever the file holds
             if name not in frame:
                 frame[name] = float("nan")

@@ -39,7 +39,8 @@ import numpy as np
 
 from geopipe.errors import InputError
 from geopipe.lazy import lazy_import
-from geopipe.sources.timeseries import Lines, SeriesReader, check_numeric, check_times, frame_to_dataset
+from geopipe.sources.timeseries import (Lines, SeriesReader, check_last_row, check_numeric, frame_to_dataset, tidy_rows,
+                                        trim_tail)
 
 pd = lazy_import("pandas")
 xr = lazy_import("xarray")
@@ -71,9 +72,35 @@ NAMES = {
     "total_imf": "b_mag", "bz(gsm)": "bz_gsm", "velocity": "speed", "proton_temperature": "temperature",
     "flow_pressure": "pdyn", "ae_index": "ae", "sym_h": "sym_h",
 }
+#: the column lines each layout may have (lower case).  ``order``: the layout's columns always come in
+#: this order (a swap of two columns is refused); ``ignored``: columns known but not stored
+LAYOUTS = {
+    "OMNIWeb/SWVO": {"first": "timestamp", "order": ["timestamp", "bavg", "bx_gsm", "by_gsm", "bz_gsm", "speed",
+                                                     "proton_density", "temperature", "pdyn", "sym-h"]},
+    "ML-repo": {"first": "year", "order": ["year", "day", "hour", "minute", "total_imf", "bz(gsm)", "velocity",
+                                           "proton_density", "proton_temperature", "flow_pressure", "ae_index",
+                                           "sym_h", "days"]},
+    "CDAWeb": {"first": "epoch", "ignored": ["bx__gsm_nt", "b_magnitude_nt", "1-m_al-index_nt", "1-m_au_nt",
+                                             "asy/h_index_nt", "asy/d_index_nt", "sym/d_index_nt", "pc(n)_index",
+                                             "flow_speed__vx_gse_km/s", "vy_velocity__gse_km/s",
+                                             "vz_velocity__gse_km/s", "electric_field_mv/m", "plasma_beta",
+                                             "alfven_mach_number", "magnetosonic_mach_number"]},
+    "BFE 5-minute": {"first": "datetime", "ignored": ["bmag", "bx", "by", "bz", "proton_speed_x", "proton_speed_y",
+                                                       "proton_speed_z", "proton_speed", "proton_temp"]},
+}
 GLOBAL_ATTRS = {"title": "OMNI 1-minute solar wind at the bow-shock nose (NASA GSFC SPDF)",
                 "source": "NASA/GSFC Space Physics Data Facility OMNIWeb / CDAWeb", "references": "doi:10.48322/45bb-8792",
                 "comment": "sym_h and ae are WDC Kyoto indices carried in OMNI; Kyoto's terms of use apply"}
+
+
+#: OMNI writes missing values as all-nines (9999.99, 99999.9, 999.99, 9999999., 99.99, 99999)
+_NINES = np.array(sorted({round(10.0 ** k - 10.0 ** -d, 3) for k in range(1, 9) for d in range(0, 4)}))
+
+
+def is_fill(values: np.ndarray, fill: float) -> np.ndarray:
+    """True where a value is an OMNI fill: all nines, at least the variable's fill.  A larger value that
+    is not all nines (a speed of 50000) is kept, for the range check to refuse."""
+    return (values >= fill * (1 - 1e-9)) & np.isin(np.round(values, 3), _NINES)
 
 
 def _times(df: pd.DataFrame, path: str, line_of) -> tuple[pd.DatetimeIndex, list[str]]:
@@ -99,26 +126,57 @@ def _times(df: pd.DataFrame, path: str, line_of) -> tuple[pd.DatetimeIndex, list
     return pd.DatetimeIndex(times.dt.tz_convert(None), name="time"), [first]
 
 
+def check_header(path: str, columns: list[str], line: int) -> str:
+    """The layout of a column line; an unknown, repeated or swapped column raises ``InputError``."""
+    names = [c.strip().lower() for c in columns]
+    first = names[0]
+    layout = next((k for k, v in LAYOUTS.items() if first.startswith(v["first"])), None)
+    if layout is None:
+        return ""  # no time column: _times says so
+    spec = LAYOUTS[layout]
+    allowed = set(spec.get("order") or []) | set(NAMES) | set(spec.get("ignored", ())) | {first}
+    for c, n in zip(columns, names):
+        if n not in allowed:
+            raise InputError(path, f"column {c.strip()!r} is not a column of the {layout} OMNI layout "
+                                   "(renamed or damaged?)", line=line)
+    repeated = [n for n in names if names.count(n) > 1]
+    if repeated:
+        raise InputError(path, f"column {repeated[0]!r} appears twice", line=line)
+    order = spec.get("order")
+    if order:
+        missing = [c for c in order if c not in names]
+        if missing:
+            raise InputError(path, f"the {layout} layout has columns {', '.join(missing)}, this file does not", line=line)
+        if [n for n in names if n in order] != order:
+            raise InputError(path, f"the columns are not in the {layout} order ({','.join(order)}): two are swapped?",
+                             line=line)
+    return layout
+
+
 def read_frame(path: str, raw: bytes) -> pd.DataFrame:
     """One OMNI CSV -> time-indexed float64 frame of store variables (fills as NaN)."""
+    raw, complete = trim_tail(raw)
     lines = Lines(raw, comment=b"#")
     if len(lines) < 2:
         raise InputError(path, "no table: fewer than two non-comment lines")
     header = lines.text(0)
     if "," not in header:
         raise InputError(path, f"not an OMNI CSV: the column line {header[:60]!r} has no commas", line=lines.number(0))
+    check_header(path, header.split(","), lines.number(0))
     lines.check_fields(path, header.count(",") + 1, first=1)
+    check_last_row(path, lines, complete)
     df = pd.read_csv(io.BytesIO(raw), comment="#", dtype=str, keep_default_na=False, skip_blank_lines=True)
     line_of = lambda i: lines.number(i + 1)  # noqa: E731  (row i of the table is non-comment line i + 1)
     times, used = _times(df, path, line_of)
-    check_times(times, path, line_of)
     known = {c: NAMES[c.strip().lower()] for c in df.columns if c not in used and c.strip().lower() in NAMES}
     if not known:
         raise InputError(path, f"no OMNI variable among the columns {', '.join(df.columns)}", line=lines.number(0))
     values = check_numeric(df, list(known), path, line_of).rename(columns=known)
     for name in values.columns:
-        values.loc[values[name] >= FILL[name] * (1 - 1e-9), name] = np.nan
+        values.loc[is_fill(values[name].to_numpy(), FILL[name]), name] = np.nan
     values.index = times
+    values, note = tidy_rows(values, path, line_of)
+    values.attrs["rows_note"] = note
     return values
 
 
@@ -139,6 +197,8 @@ class OMNIReader(SeriesReader):
             frame = swpc.read(path, raw)
         else:
             frame = read_frame(path, raw)
+        if frame.attrs.get("rows_note"):
+            record = {**record, "rows": frame.attrs["rows_note"]}
         ds = frame_to_dataset(frame, ATTRS, GLOBAL_ATTRS)
         ds.attrs["_geopipe_record"] = record
         return ds

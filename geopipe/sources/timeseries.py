@@ -3,6 +3,8 @@
 * :func:`read_bytes`   one input, local or remote (fsspec), decompressed (bz2/gzip/xz by magic)
 * :class:`Lines`      where each table row sits in the file (numpy), so errors can name the line
 * :func:`check_numeric`, :func:`check_times` vectorised checks that raise ``InputError(path, ..., line)``
+* :func:`trim_tail`, :func:`check_last_row` trailing blank lines accepted, a last row cut short refused
+* :func:`tidy_rows`    rows sorted by time, exact duplicates dropped, conflicting ones refused (both lines)
 
 The readers join their store by merging on ``time`` (:func:`geopipe.store.merge`): a later
 file appends, a file over the same days (Dst after SYM-H, the complete year after a partial
@@ -67,6 +69,8 @@ def read_bytes(path: str, storage_options: Mapping | None = None) -> tuple[bytes
             except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
                 raise InputError(path, f"corrupt {kind} stream ({exc})") from None
             break
+    if raw.startswith(BOM):  # Excel and Windows tools write one; it is not part of the first column's name
+        raw = raw[len(BOM):]
     if not raw.strip():
         raise InputError(path, "the file is empty")
     return raw, record
@@ -85,6 +89,78 @@ def _unzip(path: str, raw: bytes) -> bytes:
             return b"".join(zf.read(n) for n in names)
     except zipfile.BadZipFile as exc:
         raise InputError(path, f"corrupt zip archive ({exc})") from None
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def trim_tail(raw: bytes) -> tuple[bytes, bool]:
+    """``raw`` without its trailing blank or whitespace-only lines (ending in one newline), and
+    whether its last row ended with a newline (False: the row may have been cut)."""
+    body = raw.rstrip(b" \t\r\n")
+    return body + b"\n", b"\n" in raw[len(body):]
+
+
+def _shape(cell: str) -> tuple:
+    """What a cut would change in a number: its sign, digits before and after the point."""
+    cell = cell.strip()
+    whole, dot, frac = cell.lstrip("+-").partition(".")
+    return (bool(dot), len(frac)) if dot else (False, -1)
+
+
+def check_last_row(path: str, lines: Lines, complete: bool, sep: str | None = ",") -> None:
+    """A file without a final newline must end with a row as complete as the one before it.
+
+    A download cut inside the last value (``-16.00`` -> ``-1``) leaves no newline and a
+    shorter last value: fixed-width rows (``sep=None``) must be as long as the previous row,
+    delimited ones must end with a value shaped like the previous row's (same decimals, at
+    least as many characters).
+    """
+    if complete or len(lines) < 2:
+        return
+    last, prev = lines.text(len(lines) - 1).rstrip(), lines.text(len(lines) - 2).rstrip()
+    if sep is None:
+        cut = len(last) < len(prev)
+    else:
+        a, b = last.split(sep)[-1], prev.split(sep)[-1]
+        a, b = a.strip(), b.strip()
+        cut = (a == "") != (b == "") or bool(a and b and (_shape(a) != _shape(b) or len(a) < len(b)))
+    if cut:
+        raise InputError(path, "the last row is cut short (no final newline and its last value is shorter "
+                               "than the row before's): an interrupted download?", line=lines.number(len(lines) - 1))
+
+
+def tidy_rows(frame: pd.DataFrame, path: str, line_of) -> tuple[pd.DataFrame, str]:
+    """Rows of a time-indexed numeric frame in time order, exact duplicate rows dropped.
+
+    Rows with the same time and different values raise ``InputError`` naming both lines
+    (``line_of(i)`` is row i's file line).  Returns the frame and a note for the provenance
+    (``""`` when the rows were already sorted and unique).
+    """
+    t = frame.index.asi8
+    if len(t) < 2:
+        return frame, ""
+    unsorted = int(np.count_nonzero(np.diff(t) < 0))
+    order = np.argsort(t, kind="stable")
+    same = np.flatnonzero(np.diff(t[order]) == 0)
+    drop = np.zeros(len(t), bool)
+    if len(same):
+        values = frame.to_numpy(dtype="f8")[order]
+        a, b = values[same], values[same + 1]
+        equal = ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
+        if not equal.all():
+            k = int(same[~equal][0])
+            i, j = sorted((int(order[k]), int(order[k + 1])))
+            raise InputError(path, f"lines {line_of(i)} and {line_of(j)} have the same time {frame.index[i]} but "
+                                   "different values", line=line_of(j))
+        drop[order[same + 1]] = True
+    if not unsorted and not drop.any():
+        return frame, ""
+    keep = order[~drop[order]]
+    notes = ([f"{unsorted} rows out of time order, sorted"] if unsorted else []) + \
+        ([f"{int(drop.sum())} exact duplicate rows dropped"] if drop.any() else [])
+    log.info("%s: %s", path, "; ".join(notes))
+    return frame.iloc[keep], "; ".join(notes)
 
 
 class Lines:
@@ -149,6 +225,10 @@ def check_numeric(df: pd.DataFrame, columns: Iterable[str], path: str, line_of) 
             if len(bad):
                 raise InputError(path, f"column {col}: {text.iloc[bad[0]]!r} is not a number", line=line_of(int(bad[0])))
             values = num
+        infinite = np.flatnonzero(np.isinf(values.to_numpy(dtype="f8", na_value=np.nan)))
+        if len(infinite):  # 'inf' parses as a float, but no instrument measures it
+            raise InputError(path, f"column {col}: {df[col].iloc[infinite[0]]!r} is an infinite value, not a measurement",
+                             line=line_of(int(infinite[0])))
         out[col] = values.to_numpy(dtype="f8", na_value=np.nan)
     return pd.DataFrame(out, index=df.index)
 

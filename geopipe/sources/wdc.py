@@ -63,10 +63,15 @@ def _ints(path: str, block: np.ndarray, lines: np.ndarray, what: str, blank=np.n
 
 def _fixed(path: str, raw: bytes, width: int, comment: bytes | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Lines of ``raw`` padded to ``width`` bytes as an (n, width) uint8 array, with their line numbers."""
+    complete = raw.rstrip(b" \t\r\n") != raw.rstrip(b" \t\r")  # the last record ends with a newline
     lines = raw.replace(b"\r", b"").split(b"\n")
     keep = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not (comment and ln.startswith(comment))]
     if not keep:
         raise InputError(path, "no data records")
+    if not complete and len(keep) > 1 and len(keep[-1][1].rstrip()) < len(keep[-2][1].rstrip()):
+        raise InputError(path, f"the last record is cut short ({len(keep[-1][1].rstrip())} characters, the one before "
+                               f"has {len(keep[-2][1].rstrip())}; no final newline): an interrupted download?",
+                         line=keep[-1][0])
     nums = np.asarray([i for i, _ in keep], dtype=np.int64)
     for i, ln in keep:
         if len(ln) > width:

@@ -156,12 +156,15 @@ def _gfs(folder: Path) -> list[Case]:
     corrupt[start + 5:start + length] = b"\xff" * (length - 5)
     bit_width = bytearray(prmsl)
     bit_width[grib2_sections(prmsl)[5][0] + 19] = 200  # octet 20 of section 5: bits per packed value
+    group_width = bytearray(prmsl)
+    group_width[grib2_sections(prmsl)[5][0] + 36] = 31  # octet 37: bits of the group widths (eccodes aborted on it)
     files = {
         "truncated.grib2": data[:cut],
         "polar_stereographic.grib2": grib_edit(prmsl, gridType="polar_stereographic", Nx=144, Ny=73),
         "reduced_gaussian.grib2": grib_edit(grib_message("pwat", "atmosphereSingleLayer"), gridType="reduced_gg"),
         "corrupt_data_section.grib2": bytes(corrupt),
         "corrupt_bit_width.grib2": bytes(bit_width),
+        "group_width_31.grib2": bytes(group_width),
         "empty.grib2": b"",
     }
     for name, blob in files.items():
@@ -177,6 +180,9 @@ def _gfs(folder: Path) -> list[Case]:
              defect="the real prmsl message with its packed values (section 7) overwritten"),
         Case("gfs-corrupt-bit-width", "gfs", folder / "corrupt_bit_width.grib2", (),
              defect="the real prmsl message with one byte changed: 200 bits per packed value (section 5)"),
+        Case("gfs-group-width-31", "gfs", folder / "group_width_31.grib2", ("section 5",),
+             defect="the real prmsl message with one byte changed: group widths of 31 bits (section 5 octet 37), "
+                    "on which eccodes aborted the process"),
         Case("gfs-empty", "gfs", folder / "empty.grib2", ("empty",), defect="an empty file"),
     ]
 
@@ -227,7 +233,8 @@ def _isgi(folder: Path) -> list[Case]:
     day = kyoto_day()
     h = KYOTO_HEADER_LINES
     (folder / "broken_header.txt").write_bytes(_lines_edit(day, 4, lambda ln: ln.rstrip().rstrip(b"|")))
-    duplicated = day[:h + 101] + [day[h + 100]] + day[h + 101:]
+    conflicting = day[h + 100][:-6] + b"-77.00"  # the 01:40 row again, with another SYM-H
+    duplicated = day[:h + 101] + [conflicting] + day[h + 101:]
     (folder / "duplicate_times.txt").write_bytes(b"\n".join(duplicated) + b"\n")
     # the letter O for a zero in the last column (SYM-H) of the 03:20 row
     non_numeric = _lines_edit(day, h + 201, lambda ln: ln[:-6] + ln[-6:].replace(b"0", b"O", 1))
@@ -242,8 +249,8 @@ def _isgi(folder: Path) -> list[Case]:
     return [
         Case("isgi-iaga2002-broken-header", "isgi", folder / "broken_header.txt", ("does not end in '|'",), line=4,
              defect="the real Kyoto file, header record 4 without its closing '|'"),
-        Case("isgi-iaga2002-duplicate-times", "isgi", folder / "duplicate_times.txt", ("repeats the time",),
-             line=h + 102, defect="the real Kyoto file with its 01:40 row written twice"),
+        Case("isgi-iaga2002-duplicate-times", "isgi", folder / "duplicate_times.txt", ("same time", "different values"),
+             line=h + 102, defect="the real Kyoto file with its 01:40 row written twice, with two SYM-H values"),
         Case("isgi-iaga2002-non-numeric", "isgi", folder / "non_numeric.txt", ("not a number",), line=h + 201,
              defect="the real Kyoto file with the letter O for a zero in SYM-H on one row"),
         Case("isgi-iaga2002-no-column-line", "isgi", folder / "no_column_line.txt", ("no column line",), line=h,

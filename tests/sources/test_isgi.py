@@ -166,7 +166,7 @@ def _bou_copy(sample_dir, tmp_path, edit) -> Path:
 @pytest.mark.parametrize("edit, line, message", [
     (lambda ls: ls[:3] + [ls[3].replace("|", " ")] + ls[4:], 4, "does not end in '|'"),
     (lambda ls: [ln for ln in ls if not ln.startswith("DATE")], 22, "no column line"),
-    (lambda ls: ls[:30] + [ls[29]] + ls[30:], 31, "repeats the time"),
+    (lambda ls: ls[:30] + [ls[29][:-4] + ".37\n"] + ls[30:], 31, "same time .* different values"),
     (lambda ls: ls[:25] + [ls[25].replace("20799.", "2O799.")] + ls[26:], 26, "is not a number"),
     (lambda ls: ls[:27] + [ls[27].rstrip("\n") + "  12.00\n"] + ls[28:], 28, "more fields"),
     (lambda ls: ls[:27] + [ls[27][:50] + "\n"] + ls[28:], 28, "fewer than"),
@@ -179,7 +179,7 @@ def test_malformed_iaga2002_names_file_and_line(sample_dir, tmp_path, edit, line
 
 
 def test_cli_reports_a_bad_file_in_one_line(sample_dir, tmp_path, capsys, root):
-    path = _bou_copy(sample_dir, tmp_path, lambda ls: ls[:30] + [ls[29]] + ls[30:])
+    path = _bou_copy(sample_dir, tmp_path, lambda ls: ls[:30] + [ls[29][:-4] + ".37\n"] + ls[30:])
     assert main(["ingest", "isgi", str(path), "--store", str(tmp_path / "s.zarr")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and f"{path}:31:" in err

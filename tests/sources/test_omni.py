@@ -93,7 +93,8 @@ def _copy(sample_dir, tmp_path, edit) -> Path:
     (lambda ls: ls[:5] + [ls[5].replace("367.2", "3G7.2")] + ls[6:], 6, "is not a number"),
     (lambda ls: ls[:5] + [ls[5].rstrip("\n") + ",7\n"] + ls[6:], 6, "fields, the header has 13"),
     (lambda ls: ls[:5] + [ls[5].rsplit(",", 1)[0] + "\n"] + ls[6:], 6, "fields, the header has 13"),
-    (lambda ls: ls[:5] + [ls[4]] + ls[5:], 6, "repeats the time"),
+    (lambda ls: ls[:5] + [",".join(ls[4].split(",")[:6] + ["999.9"] + ls[4].split(",")[7:])] + ls[5:], 6,
+     "same time .* different values"),
 ])
 def test_malformed_rows_name_file_and_line(sample_dir, tmp_path, edit, line, message):
     path = _copy(sample_dir, tmp_path, edit)
