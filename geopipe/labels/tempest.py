@@ -677,3 +677,29 @@ def _keep(path, spec: StitchSpec, tix, secs, lat, lon) -> bool:
     if spec.min_path_dist > 0 and _gc_deg(lat[path[:-1]], lon[path[:-1]], lat[path[1:]], lon[path[1:]]).sum() < spec.min_path_dist:
         return False
     return True
+
+
+# ----------------------------------------------------------------------------- whole datasets
+
+
+def detect_dataset(ds, spec: DetectSpec, chunk: int = 64, names: dict | None = None) -> pd.DataFrame:
+    """DetectNodes over every time of ``ds`` (dims time, latitude, longitude), one Dask task per
+    ``chunk`` times.  ``names`` maps the spec's variable names to those of ``ds`` (default: the same)."""
+    import dask
+
+    names = names or {}
+    lat, lon = ds["latitude"].values, ds["longitude"].values
+    keys = {v: names.get(v, v) for v in spec.variables}
+    missing = [f"{k} ({v})" if k != v else k for k, v in keys.items() if v not in ds]
+    if missing:
+        raise KeyError(f"no variable(s) {', '.join(missing)}")
+
+    def block(a: int):
+        sub = ds[list(set(keys.values()))].isel(time=slice(a, a + chunk))
+        fields = {k: sub[v].transpose("time", "latitude", "longitude").values for k, v in keys.items()}
+        return detect(fields, lat, lon, sub["time"].values, spec)
+
+    tasks = [dask.delayed(block)(a) for a in range(0, ds.sizes["time"], chunk)]
+    frames = dask.compute(*tasks)
+    return pd.concat(frames, ignore_index=True) if frames else detect({k: np.zeros((0, lat.size, lon.size), "f4")
+                                                                        for k in keys}, lat, lon, [], spec)
