@@ -167,7 +167,7 @@ def write_te_files(ds: xr.Dataset, nodes: pd.DataFrame, sp: StitchParams, nodes_
     from geopipe.labels.stitch import paths
 
     cols = ["prmsl", "vort850"]
-    table = grid_indices(ds, nodes).assign(lon=lambda t: t["lon"] % 360.0)
+    table = grid_indices(ds, nodes.drop(columns="track", errors="ignore")).assign(lon=lambda t: t["lon"] % 360.0)
     times = ds["time"].values
     done = {}
     if nodes_out:
