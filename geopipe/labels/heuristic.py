@@ -37,6 +37,7 @@ import xarray as xr
 
 from geopipe import cf
 from geopipe import store as _store
+from geopipe import tracks as _tracks
 from geopipe.errors import InputError, StoreError
 from geopipe.labels.detect import (
     CYCLONE,
@@ -51,7 +52,6 @@ from geopipe.labels.outputs import beside, write_json
 from geopipe.labels.skill import SkillParams, skill
 from geopipe.labels.sphere import Grid
 from geopipe.labels.stitch import TRACK_COLUMNS, StitchParams, stitch
-from geopipe.labels.tables import track_table
 
 log = logging.getLogger(__name__)
 
@@ -213,9 +213,9 @@ def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=Non
         old_nodes = old_nodes[old_nodes["time"].isin(have)][NODE_COLUMNS]
     new_nodes = detect_store(new, dp, chunk)
     nodes = pd.concat([f for f in (old_nodes, new_nodes) if len(f)] or [new_nodes], ignore_index=True)
-    nodes, track_table_ = stitch(nodes, sp, times=ds["time"].values)
+    nodes, track_summary = stitch(nodes, sp, times=ds["time"].values)
     # the tables first: a run killed before the masks are appended re-detects those times
-    _store.replace(tables_dataset(nodes, track_table_), table_store, root=root,
+    _store.replace(tables_dataset(nodes, track_summary), table_store, root=root,
                    summary=f"heuristic nodes and tracks of {store}")
     written = 0
     if new.sizes["time"]:
@@ -226,18 +226,18 @@ def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=Non
         out_ds.attrs.update(title="Heuristic cyclone masks", tables=table_store,
                             source=f"geopipe labels heuristic from {store}")
         written = _store.append(out_ds, out, chunks={"time": chunk}, root=root).written
-    by_kind = {KINDS[k]: int((track_table_["kind"] == k).sum()) for k in KINDS}
+    by_kind = {KINDS[k]: int((track_summary["kind"] == k).sum()) for k in KINDS}
     summary = {"store": str(out), "tables": table_store, "written": written, "skipped": len(have),
                "nodes": len(nodes), "tracked_nodes": int((nodes["track"] >= 0).sum()),
-               "tracks": len(track_table_), "tracks_by_kind": by_kind}
+               "tracks": len(track_summary), "tracks_by_kind": by_kind}
     summary.update(write_te_files(ds, nodes, sp, nodes_out, tracks_out))
     if tracks:
-        scored = track_table_["kind"] == TROPICAL
+        scored = track_summary["kind"] == TROPICAL
         if not scored.any() and "gh300" not in ds:  # no warm-core field: the unclassified lows of the tropics
-            scored = (track_table_["kind"] == CYCLONE) & (track_table_["lat_start"].abs() <= dp.tropical_max_lat)
-        tc = nodes[nodes["track"].isin(track_table_.loc[scored, "track"])]
+            scored = (track_summary["kind"] == CYCLONE) & (track_summary["lat_start"].abs() <= dp.tropical_max_lat)
+        tc = nodes[nodes["track"].isin(track_summary.loc[scored, "track"])]
         try:
-            best = track_table(_store.open_store(tracks, root))
+            best = _tracks.load(_store.open_store(tracks, root))
         except KeyError as exc:
             raise InputError(tracks, f"not a best-track store: {exc.args[0]}") from None
         scores = skill(tc, best, times=ds["time"].values, params=SkillParams.load(),
