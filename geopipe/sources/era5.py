@@ -135,9 +135,11 @@ class ERA5Reader(SourceReader):
     def _open_grib(self, path: str) -> xr.Dataset:
         from geopipe.sources.gfs import GFSReader
 
-        ds = GFSReader().open_dataset(path)
-        renamed = {n: "msl" for n in ds.data_vars if n == "prmsl"}
-        return ds.rename(renamed).load() if renamed else ds.load()
+        ds = GFSReader().open_dataset(path)  # the same eccodes decoding (editions the grib module reads)
+        ds = ds.rename({n: "msl" for n in ds.data_vars if n == "prmsl"})
+        ds = ds.drop_vars([c for c in ("init_time", "step") if c in ds.coords])  # an analysis, as the NetCDF
+        ds.attrs["source"] = "ECMWF ERA5 GRIB, decoded with eccodes"
+        return ds.load()
 
     def _open_arco(self, url: str) -> xr.Dataset:
         o = self.options

@@ -60,6 +60,31 @@ def test_a_bad_file_is_one_clear_line(tmp_path, root, capsys):
     assert "broken.nc" in err and "\n" not in err and not (root / "e.zarr").exists()
 
 
+def test_grib_is_read_through_the_grib_module(sample_dir, tmp_path):
+    import eccodes  # after geopipe (import order)
+
+    src = sample_dir / "era5" / "era5-single-level-scalar-time.grib"  # real ERA5, GRIB edition 1
+    with open(src, "rb") as fh:
+        h = eccodes.codes_grib_new_from_file(fh)
+    values = eccodes.codes_get_values(h).reshape(eccodes.codes_get(h, "Nj"), eccodes.codes_get(h, "Ni"))
+    eccodes.codes_set(h, "edition", 2)  # the same message as GRIB2
+    with open(tmp_path / "t2m.grib2", "wb") as out:
+        eccodes.codes_write(h, out)
+    eccodes.codes_release(h)
+    ds = get_reader("era5").open_dataset(str(tmp_path / "t2m.grib2"))
+    assert list(ds.data_vars) == ["t2m"] and pd.Timestamp(ds["time"].values[0]) == pd.Timestamp("2017-01-01T12")
+    np.testing.assert_allclose(ds["t2m"].values[0], values, rtol=1e-6)
+    # edition 1 itself: decoded the same once the grib module reads GRIB1, else one clear line naming the file
+    from geopipe.errors import InputError
+
+    try:
+        one = get_reader("era5").open_dataset(str(src))
+    except InputError as exc:
+        assert str(src) in str(exc) and "edition 1" in str(exc) and "\n" not in str(exc)
+    else:
+        np.testing.assert_allclose(one["t2m"].values[0], values, rtol=1e-6)
+
+
 def arco_layout(sample_dir, days=2) -> xr.Dataset:
     """A small Zarr in ARCO-ERA5's layout (long names, a level dimension) from the real fields."""
     msl = get_reader("era5").open_dataset(era5_file(sample_dir, "msl", "202512"))["msl"]
