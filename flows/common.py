@@ -4,41 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import json
 import os
 from collections.abc import Iterator
 
 from prefect.tasks import exponential_backoff
 
+from geopipe.store import WriteOrder
+
 #: retry policy for anything touching the network: 4 tries, 2 s, 4 s, 8 s (+ jitter)
 NETWORK_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5)
 
 
-class InOrder:
-    """Gates that open in a fixed order: task ``i`` may write once turns ``0..i-1`` are done.
+#: the store's write order (appends reach a store in time order): kept here under its old name
+InOrder = WriteOrder
 
-    The ingest flows run one task per file in a thread pool, so downloads and decoding
-    overlap, but appends must reach the store in time order (an append never inserts
-    before stored steps).  The flow marks turn ``i`` done when task ``i``'s future is
-    resolved (after its retries, or at once on a cache hit), in submission order; the pool
-    runs tasks first-in first-out, so the task holding the next turn is always running.
-    """
 
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._done = 0
+def product_stores() -> dict[str, str]:
+    """Each catalog product's store (``catalog/products.yaml``), relative to the data root: the flows'
+    default store names, so they are declared once."""
+    from geopipe.catalog import load
 
-    @contextlib.contextmanager
-    def turn(self, i: int) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: self._done >= i)
-        yield
-
-    def finish(self, i: int) -> None:
-        with self._cond:
-            self._done = max(self._done, i + 1)
-            self._cond.notify_all()
+    return {name: product.store for name, product in load().products.items()}
 
 
 #: sequencers of the running ingest flows, by key (flow run id + store)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from flows.common import dask_cluster, table_artifact
+from flows.common import dask_cluster, product_stores, table_artifact
+from geopipe.datasets.defaults import PATCHES, WINDOWS
+
+STORES = product_stores()
 
 
 @task(name="build-patches")
@@ -12,10 +15,9 @@ def build_patches_task(inputs: list[str], labels: str, out: str, size: int, neg_
                        seed: int, options: dict) -> dict:
     from geopipe.datasets.patches import build_patches
 
-    pairs = []
-    for spec in inputs:  # "STORE:VAR,VAR" (the store may itself hold a colon: s3://...)
-        store, _, names = spec.rpartition(":")
-        pairs.append((store, [n for n in names.split(",") if n]))
+    from geopipe.parsing import store_vars
+
+    pairs = [store_vars(spec, "inputs") for spec in inputs]  # "STORE:VAR,VAR" (the store may be s3://...)
     return build_patches(inputs=pairs, labels=labels, out=out, size=size, neg_ratio=neg_ratio, splits=splits,
                          seed=seed, **options)
 
@@ -33,8 +35,9 @@ def _counts_rows(summary: dict) -> list[dict]:
 
 
 @flow(name="build-patches", log_prints=True)
-def build_patches(inputs: list[str], labels: str, out: str = "patches.zarr", size: int = 64, neg_ratio: float = 1.0,
-                  splits: str = "", seed: int = 0, options: dict | None = None, dask_address: str | None = None) -> dict:
+def build_patches(inputs: list[str], labels: str, out: str = STORES["patches"], size: int = PATCHES.size,
+                  neg_ratio: float = PATCHES.neg_ratio, splits: str = PATCHES.splits, seed: int = PATCHES.seed,
+                  options: dict | None = None, dask_address: str | None = None) -> dict:
     """Balanced patches: ``inputs`` like ``gfs.zarr:pwat,prmsl``; ``splits`` like ``A/B:train,C/D:val,E/F:test``."""
     with dask_cluster(dask_address):
         summary = build_patches_task(inputs, labels, out, size, neg_ratio, splits, seed, options or {})
@@ -43,8 +46,8 @@ def build_patches(inputs: list[str], labels: str, out: str = "patches.zarr", siz
 
 
 @flow(name="build-windows", log_prints=True)
-def build_windows(store: str, var: str = "sym_h", out: str = "windows.zarr", history: int = 120, horizon: int = 120,
-                  options: dict | None = None, dask_address: str | None = None) -> dict:
+def build_windows(store: str, var: str = WINDOWS.var, out: str = STORES["windows"], history: int = WINDOWS.history,
+                  horizon: int = WINDOWS.horizon, options: dict | None = None, dask_address: str | None = None) -> dict:
     """Sequence windows for SYM-H forecasting, split by whole storms."""
     with dask_cluster(dask_address):
         summary = build_windows_task(store, var, out, history, horizon, options or {})

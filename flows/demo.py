@@ -21,6 +21,12 @@ from geopipe.sample import REAL
 #: the generated archive: 30 days of 6-hourly 1-degree GFS analyses, 4 GOES scans
 ARCHIVE = {"seed": 0, "days": 30, "res": 1.0, "start": "2024-09-01", "goes_times": 4}
 KYOTO = REAL / "isgi" / "kyoto_asysym_iaga2002"
+OMNI_2024 = REAL / "isgi" / "omni_swvo_csv"
+#: the 2024 storms held out whole: May (Gannon, -518 nT) and October (-390 nT) are the test split
+SPLIT_2024 = ("2024-01-01/2024-04-30:train,2024-05-01/2024-05-31:test,2024-06-01/2024-08-31:train,"
+              "2024-09-01/2024-09-30:val,2024-10-01/2024-10-31:test,2024-11-01/2024-12-31:train")
+#: the driver model of the demo: 5-min means, 2 h of history, a small LSTM and few epochs
+DRIVER_TRAINING = {"epochs": 12, "units": [32], "batch_size": 256, "lr": 3e-4, "patience": 2, "device": "cpu"}
 
 
 def archive(root: str) -> tuple[Path, dict]:
@@ -85,6 +91,21 @@ def symh_config(dask_address: str | None):
     )
 
 
+def symh_drivers_config(dask_address: str | None):
+    """The SYM-H ladder with OMNI solar-wind drivers on the bundled 2024 year (SYM-H from OMNI too)."""
+    from flows.pipelines import SymhConfig
+
+    return SymhConfig(
+        omni_inputs=[str(OMNI_2024)], omni_store="omni_2024.zarr", isgi_store="omni_2024.zarr",
+        storms_out="labels/storms_2024.zarr", var="sym_h", history=24, horizon=24,
+        window_options={"drivers": [["omni_2024.zarr", []]], "cadence": "5min", "stride": 1, "leads": [30, 60, 120],
+                        "splits": SPLIT_2024, "quiet_ratio": 1.0},
+        windows_out="windows_drivers.zarr", models_root="models/symh_drivers", train_params=DRIVER_TRAINING,
+        forecast_times="2024-10-09/2024-10-13", forecasts_out="forecasts_drivers.zarr",
+        plot_window=["2024-10-10T06", "2024-10-12T00"], plot_lead=60, dask_address=dask_address,
+    )
+
+
 def era5_config(dask_address: str | None):
     """The real-data part: the bundled ERA5 months, train on December to 7 January, test on 21-31 January."""
     from flows.era5 import ERA5Config
@@ -117,16 +138,23 @@ def run_demo(root: str | None = None, dask_address: str | None = "local") -> dic
     t0 = time.monotonic()
     sym = symh_pipeline(symh_config(dask_address))
     timings["symh_pipeline_s"] = round(time.monotonic() - t0, 1)
+    t0 = time.monotonic()
+    drv = symh_pipeline(symh_drivers_config(dask_address))
+    timings["symh_drivers_pipeline_s"] = round(time.monotonic() - t0, 1)
     from flows.era5 import era5_pipeline
 
     t0 = time.monotonic()
     era = era5_pipeline(era5_config(dask_address))
     timings["era5_pipeline_s"] = round(time.monotonic() - t0, 1)
-    stores = {**cyc["stores"], **sym["stores"], **{k: era["stores"][k] for k in ("era5", "labels_era5", "unet_era5_model")}}
+    stores = {**cyc["stores"], **sym["stores"], "lstm_drivers_model": drv["stores"]["lstm_model"],
+              "omni": drv["stores"]["omni"], "windows_drivers": drv["stores"]["windows"],
+              "forecasts_drivers": drv["stores"]["forecasts"],
+              **{k: era["stores"][k] for k in ("era5", "labels_era5", "unet_era5_model")}}
     products = {k: resolve_store(v) for k, v in stores.items()}
-    products["maps"] = [*cyc.get("maps", []), *sym.get("maps", []), *era.get("maps", [])]
+    products["maps"] = [*cyc.get("maps", []), *sym.get("maps", []), *drv.get("maps", []), *era.get("maps", [])]
     products["archive"] = str(folder)
-    metrics = {"cyclones": cyc["steps"]["train"], "symh": sym["steps"]["train"], "era5": era["steps"]["train"],
+    metrics = {"cyclones": cyc["steps"]["train"], "symh": sym["steps"]["train"], "symh_drivers": drv["steps"]["train"],
+               "era5": era["steps"]["train"],
                "heuristic_skill": (cyc["steps"]["labels"].get("heuristic") or {}).get("skill")}
     return {"root": root, "products": products, "metrics": metrics, "timings": timings,
-            "steps": {"cyclone": cyc["steps"], "symh": sym["steps"], "era5": era["steps"]}}
+            "steps": {"cyclone": cyc["steps"], "symh": sym["steps"], "symh_drivers": drv["steps"], "era5": era["steps"]}}

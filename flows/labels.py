@@ -6,7 +6,9 @@ import json
 
 from prefect import flow, get_run_logger, task
 
-from flows.common import dask_cluster, markdown_artifact, table_artifact
+from flows.common import dask_cluster, markdown_artifact, product_stores, table_artifact
+
+STORES = product_stores()
 
 
 @task(name="label-ibtracs")
@@ -32,17 +34,18 @@ def label_storms_task(store: str, out: str) -> dict:
 
 
 @flow(name="build-labels", log_prints=True)
-def build_labels(grid_store: str | None = None, tracks: str | None = None, ibtracs_out: str | None = "labels/ibtracs.zarr",
-                 heuristic_out: str | None = "labels/heuristic.zarr", box: int | None = 25,
-                 radius_km: float | None = None, window: str | None = "3h", isgi_store: str | None = None,
-                 storms_out: str | None = "labels/storms.zarr", dask_address: str | None = None) -> dict:
-    """Label what the arguments name: ROI masks (grid + tracks), heuristic cyclones (grid), storms (ISGI)."""
+def build_labels(grid_store: str | None = None, tracks: str | None = None,
+                 ibtracs_out: str | None = STORES["labels_ibtracs"], heuristic_out: str | None = STORES["labels_heuristic"],
+                 box: int | None = None, radius_km: float | None = None, window: str | None = None,
+                 isgi_store: str | None = None, storms_out: str | None = STORES["storms"],
+                 dask_address: str | None = None) -> dict:
+    """Label what the arguments name: ROI masks (grid + tracks), heuristic cyclones (grid), storms (ISGI).
+    ``box``/``radius_km``/``window`` left out: the catalog's (``catalog/labels.yaml``)."""
     logger = get_run_logger()
     out: dict = {}
     with dask_cluster(dask_address):
         if grid_store and tracks and ibtracs_out:
-            out["ibtracs"] = label_ibtracs_task(grid_store, tracks, ibtracs_out, None if radius_km else box,
-                                                radius_km, window)
+            out["ibtracs"] = label_ibtracs_task(grid_store, tracks, ibtracs_out, box, radius_km, window)
         if grid_store and heuristic_out:
             out["heuristic"] = label_heuristic_task(grid_store, heuristic_out, tracks)
             skill = out["heuristic"].get("skill")

@@ -14,11 +14,16 @@ import yaml
 from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.common import product_stores
 from flows.datasets import build_patches, build_windows
 from flows.ingest import ingest_gfs, ingest_goes, ingest_ibtracs, ingest_isgi, ingest_omni
 from flows.labels import build_labels
 from flows.predict import predict, render_maps
 from flows.train import train_lstm, train_unet
+from geopipe.datasets.defaults import PATCHES, WINDOWS
+
+#: the store of each catalog product (the default of every ``*_store``/``*_out`` field)
+STORES = product_stores()
 
 
 class CycloneConfig(BaseModel):
@@ -30,22 +35,22 @@ class CycloneConfig(BaseModel):
     gfs_fhours: str = "0"
     gfs_remote: str | None = Field(None, description="catalog remote name or URL base of a NOAA-like archive")
     gfs_resolution: str = Field("0p25", description="NOAA product resolution in file names: 0p25, 0p50, 1p00")
-    gfs_store: str = "gfs.zarr"
+    gfs_store: str = STORES["gfs"]
     goes_inputs: list[str] = Field(default_factory=list)
     goes_grid: str | None = None
-    goes_store: str = "goes.zarr"
+    goes_store: str = STORES["goes"]
     ibtracs_inputs: list[str] = Field(default_factory=list)
-    ibtracs_store: str = "ibtracs.zarr"
-    labels_box: int | None = 25
+    ibtracs_store: str = STORES["ibtracs"]
+    labels_box: int | None = Field(None, description="box side in pixels (default: catalog/labels.yaml)")
     labels_radius_km: float | None = None
-    labels_window: str = "3h"
+    labels_window: str | None = Field(None, description="activity window (default: catalog/labels.yaml)")
     heuristic: bool = True
     patch_vars: list[str] = Field(default_factory=lambda: ["pwat", "prmsl", "u10", "v10", "absv850"])
-    patch_size: int = 64
-    neg_ratio: float = 1.0
+    patch_size: int = PATCHES.size
+    neg_ratio: float = PATCHES.neg_ratio
     splits: str = Field(..., description="START/END:train,START/END:val,START/END:test")
     patch_options: dict = Field(default_factory=dict)
-    seed: int = 0
+    seed: int = PATCHES.seed
     ladder: list[str] | None = Field(None, description="rungs to train (default: the whole ladder)")
     train_params: dict = Field(default_factory=dict)
     models_root: str = "models/cyclones"
@@ -60,20 +65,20 @@ class SymhConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     isgi_inputs: list[str] = Field(default_factory=list)
-    isgi_store: str = "isgi.zarr"
+    isgi_store: str = STORES["isgi"]
     omni_inputs: list[str] = Field(default_factory=list)
-    omni_store: str = "omni.zarr"
-    storms_out: str = "labels/storms.zarr"
-    var: str = "sym_h"
-    history: int = 120
-    horizon: int = 120
+    omni_store: str = STORES["omni"]
+    storms_out: str = STORES["storms"]
+    var: str = WINDOWS.var
+    history: int = WINDOWS.history
+    horizon: int = WINDOWS.horizon
     window_options: dict = Field(default_factory=dict)
-    windows_out: str = "windows.zarr"
+    windows_out: str = STORES["windows"]
     ladder: list[str] | None = None
     train_params: dict = Field(default_factory=dict)
     models_root: str = "models/symh"
     forecast_times: str | None = None
-    forecasts_out: str = "forecasts.zarr"
+    forecasts_out: str = STORES["forecasts"]
     plot_window: list[str] | None = None
     plot_lead: int = 60
     maps_dir: str = "maps"
@@ -98,26 +103,26 @@ def cyclone_pipeline(config: CycloneConfig) -> dict:
         out["steps"]["ingest_ibtracs"] = ingest_ibtracs(inputs=c.ibtracs_inputs, store=c.ibtracs_store)
         out["stores"]["ibtracs"] = c.ibtracs_store
     out["steps"]["labels"] = build_labels(
-        grid_store=c.gfs_store, tracks=c.ibtracs_store, ibtracs_out="labels/ibtracs.zarr",
-        heuristic_out="labels/heuristic.zarr" if c.heuristic else None, box=c.labels_box,
+        grid_store=c.gfs_store, tracks=c.ibtracs_store, ibtracs_out=STORES["labels_ibtracs"],
+        heuristic_out=STORES["labels_heuristic"] if c.heuristic else None, box=c.labels_box,
         radius_km=c.labels_radius_km, window=c.labels_window, dask_address=c.dask_address)
-    out["stores"].update(labels_ibtracs="labels/ibtracs.zarr",
-                         **({"labels_heuristic": "labels/heuristic.zarr"} if c.heuristic else {}))
+    out["stores"].update(labels_ibtracs=STORES["labels_ibtracs"],
+                         **({"labels_heuristic": STORES["labels_heuristic"]} if c.heuristic else {}))
     out["steps"]["patches"] = build_patches(
-        inputs=[f"{c.gfs_store}:{','.join(c.patch_vars)}"], labels="labels/ibtracs.zarr", out="patches.zarr",
+        inputs=[f"{c.gfs_store}:{','.join(c.patch_vars)}"], labels=STORES["labels_ibtracs"], out=STORES["patches"],
         size=c.patch_size, neg_ratio=c.neg_ratio, splits=c.splits, seed=c.seed, options=c.patch_options,
         dask_address=c.dask_address)
-    out["stores"]["patches"] = "patches.zarr"
-    ladder = train_unet(patches="patches.zarr", out_root=c.models_root, kinds=c.ladder,
+    out["stores"]["patches"] = STORES["patches"]
+    ladder = train_unet(patches=STORES["patches"], out_root=c.models_root, kinds=c.ladder,
                         params={"seed": c.seed, **c.train_params})
     out["steps"]["train"] = ladder
     model = (ladder.get("folders") or {}).get("unet") or os.path.join(c.models_root, "unet")
     out["stores"]["unet_model"] = model
-    out["steps"]["predict"] = predict(model=model, store=c.gfs_store, out="predictions.zarr",
+    out["steps"]["predict"] = predict(model=model, store=c.gfs_store, out=STORES["predictions"],
                                       times=c.predict_times, dask_address=c.dask_address)
-    out["stores"]["predictions"] = "predictions.zarr"
-    out["maps"] = render_maps(pred="predictions.zarr", times=c.map_times, out_dir=c.maps_dir,
-                              tracks=c.ibtracs_store if c.ibtracs_inputs else None, labels="labels/ibtracs.zarr")
+    out["stores"]["predictions"] = STORES["predictions"]
+    out["maps"] = render_maps(pred=STORES["predictions"], times=c.map_times, out_dir=c.maps_dir,
+                              tracks=c.ibtracs_store if c.ibtracs_inputs else None, labels=STORES["labels_ibtracs"])
     return out
 
 
@@ -143,7 +148,9 @@ def symh_pipeline(config: SymhConfig) -> dict:
     out["steps"]["train"] = ladder
     model = (ladder.get("folders") or {}).get("lstm") or os.path.join(c.models_root, "lstm")
     out["stores"]["lstm_model"] = model
-    out["steps"]["forecast"] = predict(model=model, store=c.isgi_store, out=c.forecasts_out, times=c.forecast_times)
+    drivers = c.omni_store if options.get("drivers") else None
+    out["steps"]["forecast"] = predict(model=model, store=c.isgi_store, out=c.forecasts_out, times=c.forecast_times,
+                                       drivers=drivers)
     out["stores"]["forecasts"] = c.forecasts_out
     out["maps"] = render_maps(forecasts=c.forecasts_out, forecast_window=c.plot_window, lead=c.plot_lead,
                               out_dir=c.maps_dir)

@@ -8,11 +8,13 @@ from flows.common import dask_cluster, image_artifact
 
 
 @task(name="predict")
-def predict_task(model: str, store: str, out: str, times: str | None, threshold: float | None) -> dict:
+def predict_task(model: str, store: str, out: str, times: str | None, threshold: float | None,
+                 drivers: str | None = None) -> dict:
     from geopipe.config import resolve_store
     from geopipe.predict import predict as run
 
-    return run(resolve_store(model), store, out, times=times, threshold=threshold)
+    return run(resolve_store(model), store, out, times=times, threshold=threshold,
+               **({"drivers": drivers} if drivers else {}))
 
 
 @task(name="render-map")
@@ -31,10 +33,11 @@ def render_forecast_task(forecasts: str, out: str, start: str | None, end: str |
 
 @flow(name="predict", log_prints=True)
 def predict(model: str, store: str, out: str, times: str | None = None, threshold: float | None = None,
-            dask_address: str | None = None) -> dict:
-    """Predict over ``times`` (``START/END``; all by default); times already predicted are skipped."""
+            dask_address: str | None = None, drivers: str | None = None) -> dict:
+    """Predict over ``times`` (``START/END``; all by default); times already predicted are skipped.
+    ``drivers``: the solar-wind store of a forecast model trained with drivers."""
     with dask_cluster(dask_address):
-        return predict_task(model, store, out, times, threshold)
+        return predict_task(model, store, out, times, threshold, drivers)
 
 
 @flow(name="render-maps", log_prints=True)

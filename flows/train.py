@@ -9,7 +9,9 @@ import os
 
 from prefect import flow, task
 
-from flows.common import image_artifact, markdown_artifact, table_artifact
+from flows.common import image_artifact, markdown_artifact, product_stores, table_artifact
+
+STORES = product_stores()
 
 
 def _publish(summary: dict, key: str, title: str) -> None:
@@ -42,7 +44,7 @@ def train_forecast_task(windows: str, out_root: str, kinds: list[str] | None, pa
 
 
 @flow(name="train-unet", log_prints=True)
-def train_unet(patches: str = "patches.zarr", out_root: str = "models/cyclones", kinds: list[str] | None = None,
+def train_unet(patches: str = STORES["patches"], out_root: str = "models/cyclones", kinds: list[str] | None = None,
                params: dict | None = None) -> dict:
     """The segmentation ladder (all-zero, climatology, threshold, logreg, MLP, U-Net) on one patch set."""
     summary = train_segmentation_task(patches, out_root, kinds, params or {})
@@ -51,7 +53,7 @@ def train_unet(patches: str = "patches.zarr", out_root: str = "models/cyclones",
 
 
 @flow(name="train-lstm", log_prints=True)
-def train_lstm(windows: str = "windows.zarr", out_root: str = "models/symh", kinds: list[str] | None = None,
+def train_lstm(windows: str = STORES["windows"], out_root: str = "models/symh", kinds: list[str] | None = None,
                params: dict | None = None) -> dict:
     """The SYM-H ladder (persistence, AR, Burton when drivers exist, MLP, LSTM) on one window set."""
     summary = train_forecast_task(windows, out_root, kinds, params or {})

@@ -13,23 +13,25 @@ zero, so a scientist can check that the model looks at the cyclone and not at an
 (an edge, a missing-data patch, one channel alone).  When no pixel reaches the threshold,
 ``R`` is the whole grid (and the map says so).
 
-Writes a PNG map (the predicted-mask contour over the saliency) and/or a Zarr store through
-:func:`geopipe.store.append` (``saliency`` and ``saliency_<channel>``, dims (time, row, col),
-on the input's grid), beside the prediction store.
+Writes a Zarr store through :func:`geopipe.store.append` (``saliency`` and ``saliency_<channel>``,
+dims (time, row, col), on the input's grid), beside the prediction store; the PNG map (the
+predicted-mask contour over the saliency) is drawn by :mod:`geopipe.saliency_map`.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from geopipe import maps
 from geopipe import store as _store
-from geopipe.errors import GeopipeError
+from geopipe.errors import ParameterError
 from geopipe.models import io
 from geopipe.predict import common
-from geopipe.predict.grid import DEFAULT_THRESHOLD, grid_of
+from geopipe.predict.grid import DEFAULT_THRESHOLD, _product, grid_of
+from geopipe.steps import select_time
 
 
 def region_weights(ds: xr.Dataset, dims: tuple[str, str], box) -> np.ndarray:
@@ -64,13 +66,26 @@ def saliency(model, z: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, flo
     return np.moveaxis(grad * z, -1, 0).astype("f4"), float(target.numpy())
 
 
-def explain(model_dir, store: str, time, out, zarr: str | None = None, region=None) -> str:
-    """Saliency of ``model_dir`` at ``time`` of ``store``; ``out`` a ``.png`` (map) or ``.zarr``.
+@dataclasses.dataclass
+class Explanation:
+    """The saliency of one time (``result``: the fields, on the input grid) and what drew it."""
 
-    ``zarr`` also appends the saliency fields to that store; ``region`` (lat_min, lat_max,
-    lon_min, lon_max) explains the mean probability in that box instead of the predicted mask.
-    Returns ``out``.
-    """
+    result: xr.Dataset
+    ds: xr.Dataset  # the input store
+    grid: object  # geopipe.predict.grid's grid of the input
+    channels: list[str]
+    threshold: float
+    valid: pd.Timestamp
+    target: str  # what was explained, in words
+    config: dict
+    digest: str
+    attrs: dict
+    sources: list
+
+
+def saliency_at(model_dir, store: str, time, region=None) -> Explanation:
+    """Saliency of ``model_dir`` at ``time`` of ``store``; ``region`` (lat_min, lat_max, lon_min,
+    lon_max) explains the mean probability in that box instead of the predicted mask."""
     model_dir = str(model_dir)
     cfg = io.load_config(model_dir)
     channels = list(cfg.get("channels") or [])
@@ -80,7 +95,7 @@ def explain(model_dir, store: str, time, out, zarr: str | None = None, region=No
     url = _store.resolve_store(store)
     ds = _store.open_store(url)
     grid = grid_of(ds, channels, url)
-    step = maps.select_time(ds, time, url)
+    step = select_time(ds, time, url)
     x = np.stack([np.asarray(step[c].transpose(*grid.dims).values, "f4") for c in channels], axis=-1)
     z = common.normalize(x, mean, std)
     model = common.model_for(model_dir, digest)
@@ -88,7 +103,7 @@ def explain(model_dir, store: str, time, out, zarr: str | None = None, region=No
     if region is not None:
         weights, target = region_weights(ds, grid.dims, region), f"box {tuple(float(v) for v in region)}"
         if not weights.any():
-            raise GeopipeError(f"{url}: region {region} holds no grid point")
+            raise ParameterError("region", f"{url} holds no grid point in it", tuple(region))
     else:
         weights, target = (prob >= thr).astype("f4"), f"predicted mask (p >= {thr:g})"
         if not weights.any():
@@ -98,12 +113,25 @@ def explain(model_dir, store: str, time, out, zarr: str | None = None, region=No
     result = _dataset(step, grid, channels, per_channel, prob, target, explained)
     attrs, sources = common.provenance(model_dir, digest, cfg, url)
     attrs.update(title="geopipe saliency (gradient x input)", explained=target, threshold=thr)
-    out = str(out)
-    if zarr or out.endswith(".zarr"):
-        _store.append(result, zarr or out, sources=sources, attrs=attrs)
-    if not out.endswith(".zarr"):
-        _png(ds, result, grid, channels, thr, out, valid, target, cfg, digest)
-    return out
+    return Explanation(result, ds, grid, channels, thr, valid, target, cfg, digest, attrs, sources)
+
+
+def write(explanation: Explanation, zarr: str) -> str:
+    """Append the saliency fields to the store ``zarr``; returns it."""
+    _store.append(explanation.result, zarr, product=_product("saliency", explanation.grid),
+                  sources=explanation.sources, attrs=explanation.attrs)
+    return str(zarr)
+
+
+def explain(model_dir, store: str, time, out, region=None) -> str:
+    """Saliency of ``model_dir`` at ``time`` of ``store`` appended to the Zarr store ``out``.
+
+    A map of it: :func:`geopipe.saliency_map.render_saliency` (the maps build on this module,
+    never the other way).  Returns ``out``.
+    """
+    if not str(out).endswith(".zarr"):
+        raise ParameterError("out", "expected a .zarr store (draw a map with geopipe.saliency_map)", str(out))
+    return write(saliency_at(model_dir, store, time, region), str(out))
 
 
 def _dataset(step, grid, channels, per_channel, prob, target, explained) -> xr.Dataset:
@@ -119,25 +147,3 @@ def _dataset(step, grid, channels, per_channel, prob, target, explained) -> xr.D
     data[grid.mapping_name] = grid.mapping
     time = xr.Variable("time", [np.datetime64(pd.Timestamp(step["time"].values), "ns")], {"standard_name": "time"})
     return xr.Dataset(data, coords={"time": time, **grid.coords})
-
-
-def _png(ds, result, grid_info, channels, thr, out, valid, target, cfg, digest) -> str:
-    one = result.isel(time=0)
-    grid = maps.map_grid(ds, "saliency")
-    fig, ax = maps.map_axes(grid)
-    sal = grid.field(one["saliency"])
-    vmax = float(np.nanpercentile(np.abs(sal), 99.5)) or float(np.nanmax(np.abs(sal))) or 1.0
-    mesh = ax.pcolormesh(grid.x, grid.y, np.ma.masked_invalid(sal), cmap="RdBu_r", vmin=-vmax, vmax=vmax,
-                         shading="nearest", transform=grid.crs, zorder=2, alpha=0.9)
-    prob = grid.field(one["probability"])
-    if np.nanmax(prob, initial=0.0) >= thr:
-        ax.contour(grid.x, grid.y, np.nan_to_num(prob), levels=[thr], colors="black", linewidths=1.2,
-                   transform=grid.crs, zorder=5)
-    share = np.array([np.nansum(np.abs(one[f"saliency_{c}"].values)) for c in channels])
-    share = share / share.sum() if share.sum() > 0 else share
-    fig.colorbar(mesh, ax=ax, orientation="horizontal", shrink=0.6, pad=0.02,
-                 label="gradient x input (probability), summed over channels")
-    parts = ", ".join(f"{c} {100 * s:.0f}%" for c, s in zip(channels, share))
-    ax.set_title(f"saliency of mean p over {target}; valid {valid:%Y-%m-%d %H:%M} UTC\n"
-                 f"model {cfg.get('kind', 'model')} {digest[:10]}; |saliency| by channel: {parts}", fontsize=9)
-    return maps.save_figure(fig, out)

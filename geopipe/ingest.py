@@ -2,18 +2,25 @@
 
 A bad input never reaches the store: its ``InputError`` is recorded in the quarantine
 (``<root>/quarantine/<source>/...json`` with the reason) and the good inputs go on.
+Files are written one at a time, in order; a reader with ``prefetch = n`` (GFS: byte
+ranges far away) has its next ``n`` files fetched in background threads meanwhile, so
+downloading overlaps decoding and writing.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime as _dt
+import functools
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
+from geopipe import atomic
 from geopipe.config import data_root, is_url, join_url, resolve_store
 from geopipe.errors import GeopipeError, InputError, RemoteError
 from geopipe.provenance import file_record
@@ -51,29 +58,46 @@ def quarantine(source: str, path: str, reason: str, root=None) -> dict:
         pass
     base = data_root(root)
     name = f"{now:%Y%m%dT%H%M%S}-{os.path.basename(str(path))}.json"
-    if is_url(base):
-        import fsspec
-
-        with fsspec.open(join_url(base, "quarantine", source, name), "w") as fh:
-            json.dump(record, fh, indent=1)
-    else:
-        folder = os.path.join(base, "quarantine", source)
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, name), "w") as fh:
-            json.dump(record, fh, indent=1)
+    where = join_url(base, "quarantine", source, name) if is_url(base) else os.path.join(base, "quarantine", source, name)
+    atomic.write_json(where, record, indent=1)  # a reader never sees half a record
     log.warning("quarantined %s: %s", path, reason)
     return record
 
 
 def _open(reader, path: str):
     """Read one input; any failure becomes an ``InputError`` naming the file."""
+    from geopipe.sources.tokens import TokenError
+
     try:
         return reader.open_dataset(path)
-    except (InputError, RemoteError):
+    except (InputError, RemoteError, TokenError):  # a missing or refused token stops the run
         raise
     except Exception as exc:  # decoders raise many types; the user needs file + problem
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(path, f"cannot be read as {reader.name}: {msg}") from exc
+
+
+def _opening(reader, files: Sequence[str]) -> Iterator[tuple[str, Callable]]:
+    """``(path, open)`` in file order, ``open()`` giving the file's Dataset (or raising);
+    the next ``reader.prefetch`` files are opened in background threads meanwhile."""
+    ahead = int(getattr(reader, "prefetch", 0) or 0)
+    if ahead <= 0:
+        for path in files:
+            yield path, functools.partial(_open, reader, path)
+        return
+    pool = ThreadPoolExecutor(ahead, thread_name_prefix="geopipe-prefetch")
+    queue: collections.deque = collections.deque()
+    try:
+        for path in files:
+            queue.append((path, pool.submit(_open, reader, path)))
+            if len(queue) > ahead:
+                done, future = queue.popleft()
+                yield done, future.result
+        while queue:
+            done, future = queue.popleft()
+            yield done, future.result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_options: dict | None = None,
@@ -92,9 +116,9 @@ def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_opt
     if not files:
         raise GeopipeError(f"{source}: no input files found in {', '.join(map(str, specs))}")
     report = IngestReport(source=source, store=url)
-    for path in files:
+    for path, opened in _opening(reader, files):
         try:
-            ds = _open(reader, path)
+            ds = opened()
             record = getattr(ds, "attrs", {}).pop("_geopipe_record", None) or file_record(path, storage_options)
             with write_gate() if write_gate else contextlib.nullcontext():
                 result = reader.write(ds, url, sources=[json.loads(record) if isinstance(record, str) else record],
@@ -122,3 +146,25 @@ def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_opt
         raise RemoteError(f"{len(report.failed)} of {len(files)} {source} inputs could not be fetched "
                           f"(the others were ingested); first: {first['reason']}")
     return report
+
+
+def ingest_remote(source: str, start=None, end=None, store: str | None = None, remote: str | None = None,
+                  root=None, **options) -> IngestReport:
+    """Fetch ``source``'s remote inputs for [start, end] and ingest them (the library entry point
+    for scheduled jobs, e.g. ``ingest_remote("omni", now - 2 h, now, remote="swpc")``).
+
+    ``options`` go to the reader's ``remote_inputs`` (GFS ``cycle``/``fhours``, GOES ``satellite``/
+    ``product``/``bands``, ISGI ``index``) and to the reader; ``store`` defaults to the catalog
+    product's store.
+    """
+    from geopipe.catalog import load
+    from geopipe.sources import reader_class
+
+    cls = reader_class(source)
+    plan = cls.remote_inputs(start, end, remote=remote, **options)
+    urls = plan.resolve()
+    if not urls:
+        raise RemoteError(f"{source}: the remote {plan.remote!r} has no inputs for {start} to {end}")
+    store = store or load().store_path(load().source(source).product, root)
+    reader_options = {k: v for k, v in options.items() if k in ("vars", "grid", "method")}
+    return ingest(source, urls, store, root=root, remote_options=plan.storage_options or None, **reader_options)

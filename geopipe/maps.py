@@ -15,7 +15,6 @@ place), never half.
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +22,10 @@ import pandas as pd
 import xarray as xr
 
 from geopipe import store as _store
+from geopipe.atomic import atomic_path
 from geopipe.cartopy_data import use_bundled_natural_earth
-from geopipe.errors import GeopipeError
+from geopipe.errors import GeopipeError, ParameterError
+from geopipe.steps import select_time  # noqa: F401  (maps.select_time: one place, geopipe/steps.py)
 
 PROJECTIONS = ("auto", "platecarree", "robinson", "geostationary")
 PROB_CMAP = "YlOrRd"
@@ -96,10 +97,10 @@ def map_axes(grid: MapGrid, projection: str = "auto", figsize=(11, 6.5)):
         raise GeopipeError(f"projection {projection!r}: choose one of {', '.join(PROJECTIONS)}")
     if grid.geostationary:
         if projection not in ("auto", "geostationary"):
-            raise GeopipeError("a GOES fixed-grid store is drawn on its geostationary projection (--projection auto)")
+            raise ParameterError("projection", "a GOES fixed-grid store is drawn on its geostationary projection (auto)", projection)
         target = grid.crs
     elif projection == "geostationary":
-        raise GeopipeError("--projection geostationary needs a GOES fixed-grid store")
+        raise ParameterError("projection", "needs a GOES fixed-grid store", projection)
     else:
         mid = 0.0 if grid.is_global else float(np.mean(grid.extent()[:2]))
         robinson = projection == "robinson" or (projection == "auto" and grid.is_global)
@@ -124,27 +125,9 @@ def map_axes(grid: MapGrid, projection: str = "auto", figsize=(11, 6.5)):
 def save_figure(fig, out) -> str:
     """Write ``fig`` to ``out`` (format from the suffix) through a temporary file renamed into place."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    fig.savefig(tmp, dpi=130, format=out.suffix.lstrip(".") or "png")
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=130, format=out.suffix.lstrip(".") or "png")
     return str(out)
-
-
-# ----------------------------------------------------------------------------- times
-
-
-def select_time(ds: xr.Dataset, time, where: str) -> xr.Dataset:
-    """The step of ``ds`` at ``time``, or the nearest within half a step; else a clear error."""
-    t = pd.Timestamp(time)
-    index = pd.DatetimeIndex(ds["time"].values)
-    if not len(index):
-        raise GeopipeError(f"{where}: holds no times")
-    pos = int(np.argmin(np.abs((index - t).asi8)))
-    step = pd.Timedelta(np.median(np.diff(index.asi8))) if len(index) > 1 else pd.Timedelta(0)
-    if abs(index[pos] - t) > step / 2:
-        raise GeopipeError(f"{where}: no time near {t} (it holds {index.min()} to {index.max()}; nearest {index[pos]})")
-    return ds.isel(time=pos)
 
 
 # ----------------------------------------------------------------------------- overlays

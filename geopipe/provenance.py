@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 
-import fsspec
-
 from geopipe.config import is_url
+from geopipe.lazy import lazy_import
+
+fsspec = lazy_import("fsspec")
 
 
 def file_record(path: str, storage_options: dict | None = None, data: bytes | None = None) -> dict:

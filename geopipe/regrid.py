@@ -18,9 +18,11 @@ import functools
 from collections.abc import Mapping
 
 import numpy as np
-import pyproj
-import xarray as xr
-from scipy.interpolate import RegularGridInterpolator
+from geopipe.lazy import lazy_import
+
+pyproj = lazy_import("pyproj")
+xr = lazy_import("xarray")
+interpolate = lazy_import("scipy.interpolate")
 
 #: the goes_imager_projection attributes the projection needs
 PROJECTION_KEYS = ("perspective_point_height", "semi_major_axis", "semi_minor_axis",
@@ -72,7 +74,7 @@ def _sample(image: np.ndarray, x: np.ndarray, y: np.ndarray, sx: np.ndarray, sy:
         y, image = y[::-1], image[::-1]
     if x[0] > x[-1]:
         x, image = x[::-1], image[:, ::-1]
-    f = RegularGridInterpolator((y, x), image, method=method, bounds_error=False, fill_value=np.nan)
+    f = interpolate.RegularGridInterpolator((y, x), image, method=method, bounds_error=False, fill_value=np.nan)
     pts = np.stack([sy.ravel(), sx.ravel()], axis=-1)
     ok = np.isfinite(pts).all(axis=1)
     out = np.full(len(pts), np.nan, dtype="f8")

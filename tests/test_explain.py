@@ -16,6 +16,7 @@ from scipy.ndimage import binary_dilation
 from geopipe import store
 from geopipe.errors import GeopipeError
 from geopipe.explain import explain
+from geopipe.saliency_map import render_saliency
 from tests.test_cartopy_offline import no_network  # noqa: F401  (fixture)
 from tests.test_predict import grid_dataset, save_model_folder
 
@@ -58,7 +59,7 @@ def _near(mask: np.ndarray) -> np.ndarray:
 
 def test_saliency_lies_where_the_model_looks_and_is_zero_for_an_unused_channel(no_network, case, tmp_path):  # noqa: F811
     zarr = str(tmp_path / "saliency.zarr")
-    png = explain(case["model"], case["store"], "2011-01-10T06:00", tmp_path / "saliency.png", zarr=zarr)
+    png = render_saliency(case["model"], case["store"], "2011-01-10T06:00", tmp_path / "saliency.png", zarr=zarr)
     assert (tmp_path / "saliency.png").stat().st_size > 20_000 and png.endswith(".png")
     out = xr.open_zarr(zarr, consolidated=False).isel(time=0)
     assert out["saliency"].dims == ("latitude", "longitude")
@@ -84,7 +85,9 @@ def test_region_box_and_errors(case, tmp_path):
     with pytest.raises(GeopipeError, match="holds no grid point"):
         explain(case["model"], case["store"], "2011-01-10T00", tmp_path / "e.zarr", region=(50, 60, 0, 10))
     with pytest.raises(GeopipeError, match="no time near"):
-        explain(case["model"], case["store"], "2012-01-01", tmp_path / "e.png")
+        render_saliency(case["model"], case["store"], "2012-01-01", tmp_path / "e.png")
+    with pytest.raises(GeopipeError, match="expected a .zarr store"):
+        explain(case["model"], case["store"], "2011-01-10T00", tmp_path / "e.png")
 
 
 def test_cli_explain(no_network, case, tmp_path):  # noqa: F811

@@ -18,7 +18,7 @@ import pytest
 import xarray as xr
 
 from geopipe.errors import GeopipeError
-from geopipe.labels.sphere import coriolis, distance_deg
+from geopipe.geometry import coriolis, distance_deg
 from geopipe.sample.generate import generate
 
 RES = 2.0

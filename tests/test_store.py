@@ -215,3 +215,43 @@ def test_adding_a_variable_keeps_provenance_and_history(tmp_path):
     assert [s["path"] for s in store.sources_of(str(path))] == ["a", "b"]
     assert ds.attrs["title"] == "indices"
     assert len(ds.attrs["history"].splitlines()) == 2
+
+
+def test_an_ordered_append_refuses_earlier_steps_and_turns_keep_the_order(tmp_path):
+    import threading
+
+    url = str(tmp_path / "o.zarr")
+    day = lambda t, n: field(pd.date_range(t, periods=n, freq="6h"))  # noqa: E731
+    store.append(day("2024-01-02", 4), url)
+    with pytest.raises(store.OrderError, match=r"o\.zarr: the data to write starts at time=2024-01-01"):
+        store.append(day("2024-01-01", 4), url, ordered=True)
+    assert _open(url).sizes["time"] == 4  # nothing written
+    # writers finishing in any order reach the store in turn order
+    order, written = store.WriteOrder(), []
+    parts = [day(t, 2) for t in ("2024-01-03", "2024-01-04", "2024-01-05")]
+
+    def write(i):
+        with order.turn(i):
+            written.append(store.append(parts[i], url, ordered=True).times[0][:10])
+        order.finish(i)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in (2, 1, 0)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert written == ["2024-01-03", "2024-01-04", "2024-01-05"]
+
+
+def test_merge_by_key_replaces_that_keys_rows_and_keeps_the_others(tmp_path):
+    url = str(tmp_path / "m.zarr")
+
+    def rows(sids, value):
+        return xr.Dataset({"sid": ("obs", np.array(sids)), "v": ("obs", np.full(len(sids), value, "f4"))})
+
+    assert store.merge(rows(["a", "a", "b"], 1.0), url, key="sid", dim="obs").written == 3
+    assert store.merge(rows(["a", "a", "b"], 1.0), url, key="sid", dim="obs").written == 0  # the same again
+    store.merge(rows(["b", "c"], 2.0), url, key="sid", dim="obs")
+    ds = _open(url)
+    assert ds["sid"].values.astype(str).tolist() == ["a", "a", "b", "c"]
+    assert ds["v"].values.tolist() == [1.0, 1.0, 2.0, 2.0]

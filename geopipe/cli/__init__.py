@@ -1,6 +1,9 @@
 """The ``geopipe`` command: parses arguments, calls the library, prints one-line errors.
 
 Each verb lives in its own module with ``register(subparsers)``; :data:`COMMANDS` lists them.
+Verb modules import nothing heavy at module level (``geopipe --help`` starts at once; see
+``tests/test_startup.py``): the library is imported inside the ``cmd_*`` functions.
+The options every verb shares are declared once, in :func:`add_global_options`.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-import geopipe  # noqa: E402  (loads pyproj before eccodes; see geopipe/__init__.py)
-from geopipe.errors import GeopipeError  # noqa: E402
+import geopipe  # noqa: E402,F401  (installs the pyproj-before-eccodes guard; see geopipe/__init__.py)
+from geopipe.cli.parser import LazyParser, chosen, flag_of  # noqa: E402
+from geopipe.errors import GeopipeError, ParameterError  # noqa: E402
 
 #: the verb modules, in the order ``geopipe --help`` lists them
 COMMANDS = [
@@ -31,7 +35,34 @@ COMMANDS = [
     "geopipe.cli.demo_cmd",
     "geopipe.cli.serve_cmd",
     "geopipe.cli.store_cmd",
+    "geopipe.cli.sources_cmd",
 ]
+
+
+class _Version(argparse.Action):
+    """``--version``, reading the installed version only when asked."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"geopipe {geopipe.__version__}")
+        parser.exit()
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every verb (given before the verb): the one place to add another."""
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
+    parser.add_argument("--root", help="data root (default: $GEOPIPE_ROOT or ./data)")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+
+
+def apply_global_options(args: argparse.Namespace) -> None:
+    if args.root:
+        os.environ["GEOPIPE_ROOT"] = args.root
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,42 +70,42 @@ def build_parser() -> argparse.ArgumentParser:
         prog="geopipe",
         description="Raw geoscience archives to Zarr, labels, patches, Keras models and maps.",
     )
-    parser.add_argument("--version", action="version", version=f"geopipe {geopipe.__version__}")
-    parser.add_argument("--root", help="data root (default: $GEOPIPE_ROOT or ./data)")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_global_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=LazyParser)
     for module in COMMANDS:
         importlib.import_module(module).register(sub)
     return parser
 
 
+def error_line(exc: BaseException, verb: argparse.ArgumentParser | None = None) -> str:
+    """The one line a user reads: the library's message with parameter names spelled as this
+    verb's flags, and never an exception class name."""
+    if isinstance(exc, ParameterError):
+        return exc.describe(lambda name: (flag_of(verb, name) if verb is not None else None) or name)
+    if isinstance(exc, GeopipeError):
+        return str(exc)
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else "an unexpected failure with no message"
+    return f"{first} (an unexpected error: run with --debug for the traceback)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.root:
-        os.environ["GEOPIPE_ROOT"] = args.root
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    apply_global_options(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
     try:
         result = args.func(args)
-    except GeopipeError as exc:
-        if args.debug:
-            raise
-        print(f"geopipe: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("geopipe: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # never a raw traceback for users; --debug shows it
         if args.debug:
             raise
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"geopipe: error: {type(exc).__name__}: {msg} (run with --debug for the traceback)", file=sys.stderr)
-        return 1
+        print(f"geopipe: error: {error_line(exc, chosen(parser, args))}", file=sys.stderr)
+        return 2 if isinstance(exc, GeopipeError) else 1
     return int(result or 0)
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import yaml
-
-from geopipe.catalog import load
 from geopipe.cli.common import emit
 from geopipe.errors import CatalogError
 
@@ -17,10 +14,14 @@ def register(sub) -> None:
     lp.set_defaults(func=cmd_list)
     sp = csub.add_parser("show", help="show one source, product or grid")
     sp.add_argument("name")
+    sp.add_argument("--json", action="store_true",
+                    help="as JSON (a product: its declared layout, dims, chunks, coords, variables)")
     sp.set_defaults(func=cmd_show)
 
 
 def cmd_list(args) -> int:
+    from geopipe.catalog import load
+
     cat = load()
     if args.json:
         emit({"sources": {n: s.product for n, s in cat.sources.items()}, "products": {n: p.store for n, p in cat.products.items()},
@@ -34,17 +35,26 @@ def cmd_list(args) -> int:
         lines.append(f"  {n:<18} {p.store:<24} dims ({', '.join(p.dims)})")
     lines.append("GRIDS")
     for n, g in cat.grids.items():
-        lines.append(f"  {n:<18} {len(g.lat.values())} x {len(g.lon.values())} (lat x lon), {abs(g.lat.step)} deg")
+        lines.append(f"  {n:<18} {g.lat.size} x {g.lon.size} (lat x lon), {abs(g.lat.step)} deg")
     print("\n".join(lines))
     return 0
 
 
 def cmd_show(args) -> int:
+    import yaml
+
+    from geopipe import layout
+    from geopipe.catalog import load
+
     cat = load()
     for kind, table in (("source", cat.sources), ("product", cat.products), ("grid", cat.grids)):
         if args.name in table:
+            entry = layout.declaration(args.name) if kind == "product" else table[args.name].model_dump()
+            if getattr(args, "json", False):
+                emit(entry, as_json=True)
+                return 0
             print(f"# {kind} {args.name}")
-            print(yaml.safe_dump(table[args.name].model_dump(), sort_keys=False).rstrip())
+            print(yaml.safe_dump(entry, sort_keys=False).rstrip())
             return 0
     raise CatalogError(f"nothing named {args.name!r} in the catalog (sources: {', '.join(cat.sources)}; "
                        f"products: {', '.join(cat.products)}; grids: {', '.join(cat.grids)})")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from geopipe.parsing import csv_list, store_vars  # noqa: F401  (the verbs' shared forms)
+
 
 def emit(obj, as_json: bool = False, text: str | None = None) -> None:
     """Print a result: JSON for scripts, else the given text (or the JSON, indented)."""
@@ -13,7 +15,3 @@ def emit(obj, as_json: bool = False, text: str | None = None) -> None:
     else:
         print(text if text is not None else json.dumps(obj, indent=2, default=str))
     sys.stdout.flush()
-
-
-def csv_list(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None

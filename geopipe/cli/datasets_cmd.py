@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from geopipe.cli.common import csv_list, emit
-from geopipe.errors import InputError
-
-
-def store_vars(value: str, option: str) -> tuple[str, list[str]]:
-    """``STORE:VAR[,VAR...]`` -> (store, [var, ...]); the store may be a URL (split at the last ':')."""
-    store, sep, names = value.rpartition(":")
-    variables = csv_list(names)
-    if not sep or not store or not variables:
-        raise InputError(option, f"{value!r} is not STORE:VAR[,VAR...]")
-    return store, variables
+from geopipe.cli.common import csv_list, emit, store_vars
+from geopipe.datasets.defaults import PATCHES, WINDOWS
+from geopipe.parsing import driver_store
+from geopipe.errors import ParameterError
 
 
 def register(sub) -> None:
@@ -21,40 +14,51 @@ def register(sub) -> None:
                    help="input stores and their variables (channels, in this order); repeatable")
     p.add_argument("--labels", required=True, help="label store with a mask (time, latitude, longitude)")
     p.add_argument("--out", required=True, help="patch dataset to write (replaced whole)")
-    p.add_argument("--size", type=int, default=128, help="patch side in grid points (default 128)")
-    p.add_argument("--neg-ratio", type=float, default=1.0, help="negative patches per positive, per split")
-    p.add_argument("--split", default=None,
+    p.add_argument("--size", type=int, default=PATCHES.size, help="patch side in grid points (default %(default)s)")
+    p.add_argument("--neg-ratio", type=float, default=PATCHES.neg_ratio,
+                   help="negative patches per positive, per split (default %(default)s)")
+    p.add_argument("--split", dest="splits", default=None,
                    help="time blocks START/END:NAME,... (default 2017-2018 train, 2019H1 val, 2019H2 test)")
-    p.add_argument("--gap", default="3D", help="minimum time between split blocks (default 3D)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--pos-threshold", type=float, default=0.05, help="label fraction of a positive patch")
+    p.add_argument("--gap", default=PATCHES.gap, help="minimum time between split blocks (default %(default)s)")
+    p.add_argument("--seed", type=int, default=PATCHES.seed)
+    p.add_argument("--pos-threshold", type=float, default=PATCHES.pos_threshold,
+                   help="label fraction of a positive patch (default %(default)s)")
     p.add_argument("--stride", type=int, default=None, help="candidate spacing in grid points (default size/4)")
-    p.add_argument("--label-var", default="mask")
+    p.add_argument("--label-var", default=PATCHES.label_var)
     p.add_argument("--label-class", type=int, default=None, help="count only this mask value as positive")
-    p.add_argument("--chunk", type=int, default=64, help="samples per chunk")
+    p.add_argument("--chunk", type=int, default=None, help="samples per chunk (default: the catalog's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_patches)
 
     w = sub.add_parser("windows", help="forecast windows of a 1-minute index, split by whole storms")
     w.add_argument("--store", required=True, help="ISGI store (dim time)")
-    w.add_argument("--var", default="sym_h", help="target variable (first channel)")
+    w.add_argument("--var", default=WINDOWS.var, help="target variable (first channel)")
     w.add_argument("--extra", default=None, help="more variables of the same store as channels, e.g. asy_h")
-    w.add_argument("--drivers", nargs="+", action="extend", default=None, metavar="STORE:VAR[,VAR...]",
-                   help="driver stores on the same time stamps (e.g. OMNI:bz_gsm,speed)")
-    w.add_argument("--history", type=int, default=120, help="history steps (default 120)")
-    w.add_argument("--horizon", type=int, default=60, help="forecast steps (default 60)")
+    w.add_argument("--drivers", nargs="+", action="extend", default=None, metavar="STORE[:VAR,...]",
+                   help="solar-wind driver stores (e.g. omni.zarr, or omni.zarr:bz_gsm,speed); "
+                        "mask channels and a bounded forward fill cover their gaps")
+    w.add_argument("--cadence", default=None, help="average every channel to this cadence first (e.g. 5min)")
+    w.add_argument("--fill-minutes", type=int, default=60, help="longest driver gap forward-filled (default 60)")
+    w.add_argument("--history", type=int, default=WINDOWS.history, help="history steps (default %(default)s)")
+    w.add_argument("--horizon", type=int, default=WINDOWS.horizon, help="forecast steps (default %(default)s)")
     w.add_argument("--leads", default=None, help="only these leads, minutes (e.g. 10,30,60)")
-    w.add_argument("--stride", type=int, default=10, help="steps between issue times (default 10)")
+    w.add_argument("--stride", type=int, default=WINDOWS.stride, help="steps between issue times (default %(default)s)")
     w.add_argument("--out", required=True, help="window dataset to write (replaced whole)")
-    w.add_argument("--split", default=None, help="time blocks START/END:NAME,... (default: by storms 60/20/20)")
-    w.add_argument("--fractions", default="0.6,0.2,0.2", help="share of storms in train,val,test")
-    w.add_argument("--gap", default="1D", help="minimum time between split blocks (default 1D)")
+    w.add_argument("--split", dest="splits", default=None, help="time blocks START/END:NAME,... (default: by storms 60/20/20)")
+    w.add_argument("--fractions", default=",".join(map(str, WINDOWS.fractions)),
+                   help="share of storms in train,val,test (default %(default)s)")
+    w.add_argument("--gap", default=WINDOWS.gap, help="minimum time between split blocks (default %(default)s)")
     w.add_argument("--storms", default=None, help="storm store or CSV (default: detected in the target)")
-    w.add_argument("--quiet-ratio", type=float, default=1.0, help="quiet windows per storm window, per split")
-    w.add_argument("--seed", type=int, default=0)
-    w.add_argument("--chunk", type=int, default=1024, help="samples per chunk")
+    w.add_argument("--quiet-ratio", type=float, default=WINDOWS.quiet_ratio,
+                   help="quiet windows per storm window, per split (default %(default)s)")
+    w.add_argument("--seed", type=int, default=WINDOWS.seed)
+    w.add_argument("--chunk", type=int, default=None, help="samples per chunk (default: the catalog's)")
     w.add_argument("--json", action="store_true")
     w.set_defaults(func=cmd_windows)
+
+
+def _chunk(args) -> dict:
+    return {"chunk": args.chunk} if args.chunk else {}
 
 
 def _balance_text(s: dict, a: str, b: str) -> str:
@@ -63,12 +67,12 @@ def _balance_text(s: dict, a: str, b: str) -> str:
 
 
 def cmd_patches(args) -> int:
-    from geopipe.datasets.patches import DEFAULT_SPLITS, build_patches
+    from geopipe.datasets.patches import build_patches
 
-    s = build_patches([store_vars(v, "--inputs") for v in args.inputs], args.labels, args.out, size=args.size,
-                      neg_ratio=args.neg_ratio, splits=args.split or DEFAULT_SPLITS, seed=args.seed,
+    s = build_patches([store_vars(v, "inputs") for v in args.inputs], args.labels, args.out, size=args.size,
+                      neg_ratio=args.neg_ratio, splits=args.splits or PATCHES.splits, seed=args.seed,
                       pos_threshold=args.pos_threshold, gap=args.gap, stride=args.stride,
-                      label_var=args.label_var, label_class=args.label_class, chunk=args.chunk)
+                      label_var=args.label_var, label_class=args.label_class, **_chunk(args))
     emit(s, as_json=args.json, text=f"{s['store']}: {s['samples']} patches ({_balance_text(s, 'positive', 'negative')})")
     return 0
 
@@ -80,12 +84,13 @@ def cmd_windows(args) -> int:
         fractions = tuple(float(f) for f in csv_list(args.fractions))
         leads = [float(v) for v in csv_list(args.leads)] if args.leads else None
     except ValueError:
-        raise InputError("--fractions/--leads", "expects comma-separated numbers") from None
+        raise ParameterError(("fractions", "leads"), "expect comma-separated numbers") from None
     s = build_windows(args.store, args.out, var=args.var, extra=csv_list(args.extra) or (),
-                      drivers=[store_vars(v, "--drivers") for v in args.drivers or []], history=args.history,
-                      horizon=args.horizon, stride=args.stride, leads=leads, splits=args.split,
+                      drivers=[driver_store(v) for v in args.drivers or []], history=args.history,
+                      horizon=args.horizon, stride=args.stride, leads=leads, splits=args.splits,
                       fractions=fractions, gap=args.gap, quiet_ratio=args.quiet_ratio, seed=args.seed,
-                      storms=args.storms, chunk=args.chunk)
+                      storms=args.storms, **_chunk(args), cadence=args.cadence, fill_minutes=args.fill_minutes)
     emit(s, as_json=args.json, text=f"{s['store']}: {s['samples']} windows from {s['storms']} storms "
-                                     f"({_balance_text(s, 'storm', 'quiet')})")
+                                     f"({_balance_text(s, 'storm', 'quiet')}); dropped: "
+                                     + ", ".join(f"{k} {v}" for k, v in s["dropped"].items() if k != "candidates"))
     return 0

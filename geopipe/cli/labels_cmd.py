@@ -31,7 +31,7 @@ def register(sub) -> None:
     hp.add_argument("--diag-connect", action="store_true", default=None, help="8-neighbour grid graph (TempestExtremes --diag_connect)")
     hp.add_argument("--nodes-out", default=None, help="also write the nodes as a TempestExtremes DetectNodes file")
     hp.add_argument("--tracks-out", default=None, help="also write the paths as a TempestExtremes StitchNodes GFDL file")
-    hp.add_argument("--chunk", type=int, default=8, help="times per Dask task and per chunk")
+    hp.add_argument("--chunk", type=int, default=None, help="times per Dask task and per chunk (default: the catalog's)")
     hp.add_argument("--json", action="store_true")
     hp.set_defaults(func=cmd_heuristic)
 
@@ -80,8 +80,8 @@ def cmd_heuristic(args) -> int:
                                 ("diag_connect", args.diag_connect)) if v is not None}
     stitch = {"min_duration_h": args.min_duration_h} if args.min_duration_h is not None else None
     s = heuristic_labels(_product(args.store, "gfs"), _product(args.out, "labels_heuristic"), tracks=args.tracks,
-                         detect=detect or None, stitch_params=stitch, chunk=args.chunk,
-                         nodes_out=args.nodes_out, tracks_out=args.tracks_out)
+                         detect=detect or None, stitch_params=stitch, nodes_out=args.nodes_out,
+                         tracks_out=args.tracks_out, **({"chunk": args.chunk} if args.chunk else {}))
     k = s["tracks_by_kind"]
     kinds = ", ".join(f"{k[n]} {n}" for n in ("tropical", "extratropical", "cyclone") if n != "cyclone" or k[n])
     text = (f"{s['store']}: {s['written']} times written, {s['skipped']} already there; {s['nodes']} nodes, "

@@ -50,12 +50,25 @@ def cmd_map(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from geopipe.explain import explain
-
     region = None
     if args.region:
-        region = [float(v) for v in csv_list(args.region)]
+        try:
+            region = [float(v) for v in csv_list(args.region)]
+        except ValueError:
+            region = []
         if len(region) != 4:
             raise GeopipeError(f"--region {args.region!r}: expected LAT_MIN,LAT_MAX,LON_MIN,LON_MAX")
-    print(explain(args.model, args.store, args.time, args.out, zarr=args.zarr, region=region))
+    from geopipe import explain
+
+    found = explain.saliency_at(args.model, args.store, args.time, region=region)
+    to_zarr = str(args.out).endswith(".zarr")
+    for zarr in dict.fromkeys(z for z in (args.zarr, args.out if to_zarr else None) if z):
+        explain.write(found, zarr)
+    if to_zarr:
+        path = str(args.out)
+    else:
+        from geopipe.saliency_map import draw
+
+        path = draw(found, args.out)
+    print(path)
     return 0

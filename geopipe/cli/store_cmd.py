@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from geopipe import store
 from geopipe.cli.common import emit
+from geopipe.lazy import lazy_import
+
+store = lazy_import("geopipe.store")
 
 
 def register(sub) -> None:

@@ -1,7 +1,7 @@
 """What patch and window datasets share: lazy sample arrays, the write, the class counts.
 
-A sample dataset has one leading dimension ``sample``, chunked by ``chunk`` samples (64 by
-default) so a training loop streams it a chunk at a time.  Its big arrays (``x``, ``y``)
+A sample dataset has one leading dimension ``sample``, chunked by ``chunk`` samples (the
+catalog's by default) so a training loop streams it a chunk at a time.  Its big arrays (``x``, ``y``)
 are Dask arrays whose every chunk is one task that cuts that chunk's samples; the write
 (:func:`write`, through :func:`geopipe.store.replace`, so a reader sees the old dataset or the
 new one, never half of one) and the train statistics run in the same graph, so each chunk is
@@ -22,7 +22,13 @@ import xarray as xr
 from geopipe import store as _store
 from geopipe.datasets.splits import SPLITS
 
-DEFAULT_CHUNK = 64
+
+
+def catalog_chunk(product: str) -> int:
+    """Samples per chunk of a sample product, as the catalog declares it (products.yaml)."""
+    from geopipe import layout
+
+    return int(layout.chunks(product)["sample"])
 
 
 def chunk_edges(n: int, chunk: int) -> list[tuple[int, int]]:
@@ -62,12 +68,13 @@ def lazy_arrays(make: Callable[..., dict], plans: Sequence, sizes: Sequence[int]
 SAMPLE_ZSTD_LEVEL = 1
 
 
-def write(ds: xr.Dataset, out: str, chunk: int, sources=None, summary: str = "", root=None,
-          storage_options=None) -> str:
-    """Write a sample dataset whole (replacing any earlier one), chunked along ``sample``."""
-    return _store.replace(ds, out, dim="sample", chunks={"sample": int(chunk)}, sources=sources,
-                          summary=summary, root=root, storage_options=storage_options,
-                          level=SAMPLE_ZSTD_LEVEL)
+def write(ds: xr.Dataset, out: str, chunk: int | None, product: str, sources=None, summary: str = "", root=None,
+          storage_options=None, level: int = SAMPLE_ZSTD_LEVEL) -> str:
+    """Write a sample dataset of catalog ``product`` whole (replacing any earlier one), chunked
+    along ``sample`` (``chunk`` samples; None: the catalog's)."""
+    return _store.replace(ds, out, product=product, chunks={"sample": int(chunk)} if chunk else None,
+                          sources=sources, summary=summary, root=root, storage_options=storage_options,
+                          level=level)
 
 
 def merged_sources(stores: Sequence[str], root=None) -> list[dict]:
@@ -98,6 +105,10 @@ def empty_splits(counts: dict) -> list[str]:
     return [s for s, c in counts.items() if not sum(v for k, v in c.items() if k != "ratio")]
 
 
-def split_variable(split: np.ndarray) -> xr.Variable:
-    return xr.Variable(("sample",), np.asarray(split, dtype=object),
-                       {"long_name": "dataset split of the sample", "flag_values": ", ".join(SPLITS)})
+def split_variable(split: np.ndarray, dim: str = "sample") -> xr.Variable:
+    """The split of each sample (or storm) as a CF flag variable (uint8 0 train, 1 val, 2 test)."""
+    from geopipe import flags
+
+    what = "sample" if dim == "sample" else "storm"
+    return flags.encode(xr.Variable((dim,), np.asarray(split, dtype=str), {"long_name": f"dataset split of the {what}"}),
+                        dict(enumerate(SPLITS)), where=f"split of the {what}s")

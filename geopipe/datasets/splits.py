@@ -22,10 +22,11 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from geopipe.errors import InputError
+from geopipe.datasets.defaults import PATCHES
+from geopipe.errors import ParameterError
 
 SPLITS = ("train", "val", "test")
-DEFAULT_GAP = "3D"
+DEFAULT_GAP = PATCHES.gap
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +45,7 @@ def _ns(value) -> np.datetime64:
     return np.datetime64(pd.Timestamp(value).as_unit("ns").to_datetime64(), "ns")
 
 
-def parse_splits(spec: str, where: str = "--split") -> list[Block]:
+def parse_splits(spec: str, where: str = "splits") -> list[Block]:
     """Blocks of a spec string, in the order written (see the module docstring)."""
     blocks = []
     for part in [p.strip() for p in str(spec).split(",") if p.strip()]:
@@ -53,33 +54,33 @@ def parse_splits(spec: str, where: str = "--split") -> list[Block]:
             start, end = span.split("/")
             t0, t1 = pd.Timestamp(start.strip()), pd.Timestamp(end.strip())
         except ValueError:
-            raise InputError(where, f"{part!r} is not START/END:NAME (e.g. 2019-01-01/2019-06-30:val)") from None
+            raise ParameterError(where, f"{part!r} is not START/END:NAME (e.g. 2019-01-01/2019-06-30:val)") from None
         name = name.strip()
         if name not in SPLITS:
-            raise InputError(where, f"{part!r}: split name {name!r} is not one of {', '.join(SPLITS)}")
+            raise ParameterError(where, f"{part!r}: split name {name!r} is not one of {', '.join(SPLITS)}")
         date_only = len(end.strip()) <= 10 and "T" not in end and " " not in end.strip()
         if date_only:
             t1 = t1 + pd.Timedelta("1D")
         if t1 <= t0:
-            raise InputError(where, f"{part!r}: the block ends before it starts")
+            raise ParameterError(where, f"{part!r}: the block ends before it starts")
         blocks.append(Block(name, _ns(t0), _ns(t1)))
     if not blocks:
-        raise InputError(where, "no split blocks given")
+        raise ParameterError(where, "no split blocks given")
     return blocks
 
 
-def with_gaps(blocks: list[Block], gap="3D", where: str = "--split") -> list[Block]:
+def with_gaps(blocks: list[Block], gap="3D", where: str = "splits") -> list[Block]:
     """Blocks sorted by start, overlaps refused, each later block started ``gap`` after the one
     before it ends (when it starts sooner).  A block left empty is refused."""
     g = pd.Timedelta(gap).to_timedelta64().astype("m8[ns]")
     out: list[Block] = []
     for b in sorted(blocks, key=lambda b: b.start):
         if out and b.start < out[-1].end:
-            raise InputError(where, f"blocks {out[-1]} and {b} overlap")
+            raise ParameterError(where, f"blocks {out[-1]} and {b} overlap")
         if out and b.start < out[-1].end + g:
             b = Block(b.split, out[-1].end + g, b.end)
             if b.start >= b.end:
-                raise InputError(where, f"block {b.split} ending {pd.Timestamp(b.end)} lies wholly in the {gap} gap "
+                raise ParameterError(where, f"block {b.split} ending {pd.Timestamp(b.end)} lies wholly in the {gap} gap "
                                         "after the block before it")
         out.append(b)
     return out
@@ -128,8 +129,8 @@ def storm_blocks(onsets, ends, t0, t1, fractions=(0.6, 0.2, 0.2), gap="1D",
     en = np.asarray(ends, dtype="datetime64[ns]")
     n = on.size
     if n < 3:
-        raise InputError(where, f"{n} storm(s) in the record: a split by storms needs at least 3 "
-                                "(give --split blocks by time, or a longer record)")
+        raise ParameterError(where, f"{n} storm(s) in the record: a split by storms needs at least 3 "
+                                "(give {splits} blocks by time, or a longer record)")
     g = pd.Timedelta(gap).to_timedelta64().astype("m8[ns]")
     # a boundary before storm k needs the quiet stretch end[k-1]..onset[k] to hold the gap
     ok = np.zeros(n + 1, bool)
@@ -141,7 +142,7 @@ def storm_blocks(onsets, ends, t0, t1, fractions=(0.6, 0.2, 0.2), gap="1D",
         hi = n - (len(want) - 1 - i)  # exclusive: leave at least one storm for each later split
         cands = [c for c in range(lo, hi) if ok[c]]
         if not cands:
-            raise InputError(where, f"no quiet stretch of {gap} between storms to place a split boundary "
+            raise ParameterError(where, f"no quiet stretch of {gap} between storms to place a split boundary "
                                     "(use a smaller gap)")
         chosen.append(min(cands, key=lambda c: (abs(c - k), c)))
     blocks, start = [], _ns(t0)
@@ -159,7 +160,7 @@ def storm_splits(onsets, ends, blocks: list[Block]) -> np.ndarray:
     for a, b in zip(np.asarray(onsets, "datetime64[ns]"), np.asarray(ends, "datetime64[ns]")):
         hit = [blk for blk in blocks if a < blk.end and b >= blk.start]
         if len(hit) > 1:
-            raise InputError("--split", f"the storm {pd.Timestamp(a)} .. {pd.Timestamp(b)} straddles the blocks "
+            raise ParameterError("splits", f"the storm {pd.Timestamp(a)} .. {pd.Timestamp(b)} straddles the blocks "
                                         f"{', '.join(map(str, hit))}: move the boundary into a quiet time")
         out.append(hit[0].split if hit else "")
     return np.asarray(out, dtype=object)

@@ -13,7 +13,14 @@ blocks are refused when a storm straddles two of them.  A window whose history-t
 span is not wholly inside one block is dropped, so no minute is seen by two splits.
 A window is a *storm* window when its span overlaps a storm (onset..end of recovery);
 per split, storm and quiet windows are balanced to ``quiet_ratio`` quiet per storm window.
-Windows with NaN in their history (any channel) or in a target are dropped.
+Windows with NaN in their history (any index channel) or in a target are dropped, and
+counted by reason (``dropped`` in the summary and the store's attributes).
+
+Solar-wind drivers (``drivers``, e.g. an OMNI store) follow :mod:`geopipe.datasets.drivers`:
+the default set or the named variables, couplings (``vbs``, ``newell``), block means at
+``cadence`` (e.g. ``"5min"``; the index channels too), mask channels and a bounded forward
+fill, so drivers never hold NaN and never drop a window; the recipe (``driver_spec``) is
+stored for prediction.
 
 Dataset: ``x`` (sample, step, channel) float32 history (the target first, then ``extra``,
 then drivers), ``y`` (sample, lead) float32 target in its units; per sample ``time`` (issue
@@ -34,7 +41,9 @@ import xarray as xr
 
 from geopipe import store as _store
 from geopipe.config import resolve_store
+from geopipe.datasets import drivers as _drivers
 from geopipe.datasets import samples
+from geopipe.datasets.defaults import WINDOWS
 from geopipe.datasets.splits import (
     SPLITS,
     assign_spans,
@@ -45,10 +54,9 @@ from geopipe.datasets.splits import (
     with_gaps,
 )
 from geopipe.datasets.stats import stats_variables
-from geopipe.errors import InputError, StoreError
+from geopipe.errors import InputError, ParameterError, StoreError
 
-DEFAULT_WINDOW_CHUNK = 1024
-DEFAULT_WINDOW_GAP = "1D"
+DEFAULT_WINDOW_GAP = WINDOWS.gap
 
 
 def _open_series(store: str, variables, root=None) -> tuple[str, xr.Dataset]:
@@ -124,18 +132,22 @@ def load_events(storms, grid: np.ndarray, target: np.ndarray, params=None, root=
 
 
 def issue_rows(grid: np.ndarray, values: np.ndarray, cadence: np.timedelta64, history: int, ahead: np.ndarray,
-               stride: int) -> np.ndarray:
+               stride: int, counts: dict | None = None) -> np.ndarray:
     """Rows of ``grid`` where a window is issued: on the clock (steps since 1970 divisible by
     ``stride``), with all ``history`` steps and every lead (``ahead`` steps) inside the record,
     no NaN in the history of any channel of ``values`` (time, channel), nor in the target
-    (channel 0) at the leads."""
+    (channel 0) at the leads.  ``counts`` (a dict) receives how many clock times were
+    candidates and how many were dropped for each reason."""
     steps = ((grid - np.datetime64(0, "ns")) // cadence).astype(np.int64)
     i = np.arange(grid.size)
     rows = np.flatnonzero((steps % stride == 0) & (i >= history - 1) & (i + ahead.max() < grid.size))
     bad = np.concatenate([[0], np.cumsum(np.isnan(values).any(axis=1))])  # NaN rows so far
-    ok = bad[rows + 1] - bad[rows - history + 1] == 0
-    ok &= ~np.isnan(values[rows[:, None] + ahead, 0]).any(axis=1)
-    return rows[ok]
+    hist_ok = bad[rows + 1] - bad[rows - history + 1] == 0
+    lead_ok = ~np.isnan(values[rows[:, None] + ahead, 0]).any(axis=1)
+    if counts is not None:
+        counts.update(candidates=int(rows.size), gap_in_history=int((~hist_ok).sum()),
+                      target_missing_at_a_lead=int((hist_ok & ~lead_ok).sum()))
+    return rows[hist_ok & lead_ok]
 
 
 def _cut_windows(plan: dict, values: np.ndarray, back: np.ndarray, ahead: np.ndarray) -> dict:
@@ -153,38 +165,77 @@ def _overlaps(starts, ends, onsets, event_ends) -> np.ndarray:
     return (k >= 0) & (reach[np.maximum(k, 0)] >= starts)
 
 
-def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=None, history: int = 120,
-                  horizon: int = 60, stride: int = 10, leads=None, splits: str | None = None,
-                  fractions=(0.6, 0.2, 0.2), gap: str = DEFAULT_WINDOW_GAP, quiet_ratio: float = 1.0,
-                  seed: int = 0, storms=None, storm_params=None, chunk: int = DEFAULT_WINDOW_CHUNK,
-                  root=None) -> dict:
+def _driver_part(grid: np.ndarray, drivers, root) -> tuple[list[str], np.ndarray, list[str], list[str]]:
+    """(raw driver + coupling channels, their 1-minute values on ``grid``, variables, store URLs)."""
+    raw, variables, urls = {}, [], []
+    for d_store, d_vars in drivers:
+        d_url, d_ds = _open_series(d_store, [], root)
+        chosen = _drivers.choose(d_ds.data_vars, list(d_vars or []), d_url)
+        _open_series(d_store, chosen, root)  # checks dims
+        on = _on_grid(grid, d_url, d_ds, chosen)
+        for j, v in enumerate(chosen):
+            raw[v] = on[:, j]
+        variables += chosen
+        urls.append(d_url)
+    names, values = _drivers.driver_values(grid, raw, variables)
+    return names, values, variables, urls
+
+
+def cadence_factor(cadence, base: np.timedelta64) -> int:
+    """Source steps per output step for ``cadence`` (``"5min"``, minutes, or None: the source's)."""
+    if cadence in (None, ""):
+        return 1
+    want = pd.Timedelta(f"{cadence}min" if isinstance(cadence, (int, float)) else cadence).to_timedelta64()
+    factor = want / base
+    if factor < 1 or not float(factor).is_integer():
+        raise ParameterError("cadence", f"not a whole multiple of the store's {pd.Timedelta(base)} step", cadence)
+    return int(factor)
+
+
+def build_windows(store: str, out: str, var: str = WINDOWS.var, extra=(), drivers=None,
+                  history: int = WINDOWS.history, horizon: int = WINDOWS.horizon, stride: int = WINDOWS.stride,
+                  leads=None, splits: str | None = None, fractions=WINDOWS.fractions, gap: str = DEFAULT_WINDOW_GAP,
+                  quiet_ratio: float = WINDOWS.quiet_ratio, seed: int = WINDOWS.seed, storms=None, storm_params=None, chunk: int | None = None,
+                  cadence=None, fill_minutes: int = _drivers.DEFAULT_FILL_MINUTES, root=None) -> dict:
     """Build a window dataset at ``out`` from the 1-D series store ``store`` (see the module
-    docstring); returns a summary.  ``history``/``horizon``/``stride`` are in time steps of the
-    store's cadence; ``leads`` in minutes (default every step 1..horizon); ``drivers``:
-    ``[(store, [variable, ...]), ...]`` on the same time stamps (e.g. OMNI ``bz_gsm``)."""
+    docstring); returns a summary.  ``history``/``horizon``/``stride`` are in time steps of
+    ``cadence`` (default the store's); ``leads`` in minutes (default every step 1..horizon);
+    ``drivers``: ``[(store, [variable, ...] or []), ...]`` on the same time stamps (e.g. an
+    OMNI store; ``[]`` picks the default drivers)."""
     started = _time.perf_counter()
+    chunk = chunk or samples.catalog_chunk("windows")
     if history < 1 or horizon < 1 or stride < 1 or quiet_ratio < 0:
-        raise InputError("--history/--horizon/--stride", "history, horizon and stride must be >= 1, quiet_ratio >= 0")
+        raise ParameterError(("history", "horizon", "stride", "quiet_ratio"),
+                             "history, horizon and stride must be >= 1, quiet_ratio >= 0")
     extra = list(extra or [])
     url, ds = _open_series(store, [var, *extra], root)
-    grid, values, cadence = regular_series(url, ds, [var, *extra])
+    grid, values, base = regular_series(url, ds, [var, *extra])
     channels = [var, *extra]
-    driver_urls = []
-    for d_store, d_vars in drivers or []:
-        d_url, d_ds = _open_series(d_store, d_vars, root)
-        values = np.concatenate([values, _on_grid(grid, d_url, d_ds, d_vars)], axis=1)
-        channels += list(d_vars)
-        driver_urls.append(d_url)
+    factor = cadence_factor(cadence, base)
+    driver_urls, spec = [], None
+    if drivers:
+        d_names, d_values, d_vars, driver_urls = _driver_part(grid, drivers, root)
+        _, d_values = _drivers.block_mean(grid, d_values, factor)
+    grid, values = _drivers.block_mean(grid, values, factor)
+    cadence = base * factor
+    if drivers:
+        fill_steps = max(0, int(round(fill_minutes / (cadence / np.timedelta64(1, "m")))))
+        d_channels, d_values, fills = _drivers.finish(d_names, d_values, fill_steps)
+        values = np.concatenate([values, d_values], axis=1)
+        channels += d_channels
+        spec = {"stores": driver_urls, "variables": d_vars, "channels": d_channels, "fill_steps": fill_steps,
+                "fill_minutes": int(fill_minutes), "fill_values": fills}
     if len(set(channels)) != len(channels):
-        raise InputError("--extra/--drivers", f"a channel name repeats: {channels}")
+        raise ParameterError(("extra", "drivers"), f"a channel name repeats: {channels}")
     cad_min = cadence / np.timedelta64(1, "m")
     lead_min = np.asarray(leads if leads else np.arange(1, horizon + 1) * cad_min, dtype="f8")
     ahead = np.round(lead_min / cad_min).astype(np.int64)
     if (ahead < 1).any() or not np.allclose(ahead * cad_min, lead_min):
-        raise InputError("--leads", f"leads {lead_min.tolist()} must be positive multiples of the {cad_min:g}-minute cadence")
+        raise ParameterError("leads", f"leads {lead_min.tolist()} must be positive multiples of the {cad_min:g}-minute cadence")
     back = np.arange(-history + 1, 1)
 
-    rows = issue_rows(grid, values, cadence, history, ahead, stride)
+    dropped: dict = {}
+    rows = issue_rows(grid, values, cadence, history, ahead, stride, dropped)
     if not rows.size:
         raise InputError(url, f"no window of {history} steps + {ahead.max()} ahead without gaps")
 
@@ -197,6 +248,7 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
     split = assign_spans(starts, stops, blocks)
     storm = _overlaps(starts, stops, onsets, ends).astype(np.uint8)
 
+    dropped["outside_split_blocks"] = int((split == "").sum())
     rng = np.random.default_rng(seed)
     keep = []
     for name in SPLITS:
@@ -204,6 +256,7 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
         kp, kn = balanced_choice(here[storm[here] == 1], here[storm[here] == 0], quiet_ratio, rng)
         keep += [kp, kn]
     keep = np.sort(np.concatenate(keep))
+    dropped["balance_quiet_or_storm"] = int((split != "").sum() - keep.size)
     if not (split[keep] == "train").any():
         raise InputError(url, "no storm window in the train split: nothing to train on")
     rows, split, storm = rows[keep], split[keep], storm[keep]
@@ -222,7 +275,7 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
          "storm": ("sample", storm, {"flag_values": [0, 1], "flag_meanings": "quiet storm",
                                      "comment": "1: the window's history-to-last-lead span overlaps a storm"}),
          "event_onset": ("event", onsets), "event_end": ("event", ends),
-         "event_split": ("event", np.asarray(event_split, dtype=object))},
+         "event_split": samples.split_variable(event_split, "event")},
         coords={"step": ("step", (back * cad_min).astype("int64"), {"units": "minutes", "long_name": "minutes before issue"}),
                 "lead": ("lead", lead_min.astype("int64") if np.allclose(lead_min, np.round(lead_min)) else lead_min,
                          {"units": "minutes", "long_name": "minutes after issue"}),
@@ -231,15 +284,17 @@ def build_windows(store: str, out: str, var: str = "sym_h", extra=(), drivers=No
         out_ds[name] = v
     out_ds.attrs.update(
         title=f"Forecast windows of {var}", geopipe_dataset="windows", store=url, variable=var,
-        extra=",".join(extra), drivers=json.dumps([[u, list(v)] for u, (_, v) in zip(driver_urls, drivers or [])]),
+        extra=",".join(extra), drivers=json.dumps([[u, list(v or [])] for u, (_, v) in zip(driver_urls, drivers or [])]),
+        index_channels=",".join([var, *extra]), driver_spec=json.dumps(spec) if spec else "",
+        source_cadence_minutes=float(base / np.timedelta64(1, "m")), dropped=json.dumps(dropped),
         history_steps=int(history), horizon_steps=int(ahead.max()), stride_steps=int(stride), cadence_minutes=float(cad_min),
         seed=int(seed), quiet_ratio=float(quiet_ratio), gap=str(gap), split_spec=str(splits or ""),
         split_fractions=",".join(f"{f:g}" for f in fractions),
         split_blocks=json.dumps([str(b) for b in blocks]), storms=origin)
-    written = samples.write(out_ds, out, chunk, sources=samples.merged_sources([url, *driver_urls], root),
+    written = samples.write(out_ds, out, chunk, "windows", sources=samples.merged_sources([url, *driver_urls], root),
                             summary=f"{rows.size} windows of {var}", root=root)
     counts = samples.class_counts(split, storm, names=("quiet", "storm"))
     return {"store": written, "samples": int(rows.size), "channels": channels, "storms": len(events),
             "storms_by_split": {s: int((event_split == s).sum()) for s in SPLITS},
             "by_split": counts, "empty_splits": samples.empty_splits(counts),
-            "blocks": [str(b) for b in blocks], "seconds": round(_time.perf_counter() - started, 3)}
+            "blocks": [str(b) for b in blocks], "dropped": dropped, "seconds": round(_time.perf_counter() - started, 3)}

@@ -33,7 +33,7 @@ from scipy import ndimage
 from geopipe import cf
 from geopipe.labels import tempest
 from geopipe.labels.settings import Settings
-from geopipe.labels.sphere import Grid, coriolis, wrap180
+from geopipe.geometry import Grid, coriolis, wrap180
 
 OTHER, TROPICAL, EXTRATROPICAL, CYCLONE = 0, 1, 2, 3
 KINDS = {OTHER: "other", TROPICAL: "tropical", EXTRATROPICAL: "extratropical", CYCLONE: "cyclone"}

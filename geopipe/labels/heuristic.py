@@ -50,7 +50,7 @@ from geopipe.labels.detect import (
 )
 from geopipe.labels.outputs import beside, write_json
 from geopipe.labels.skill import SkillParams, skill
-from geopipe.labels.sphere import Grid
+from geopipe.geometry import Grid
 from geopipe.labels.stitch import TRACK_COLUMNS, StitchParams, stitch
 
 log = logging.getLogger(__name__)
@@ -178,15 +178,18 @@ def write_te_files(ds: xr.Dataset, nodes: pd.DataFrame, sp: StitchParams, nodes_
 
 
 def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=None, stitch_params=None,
-                     chunk: int = 8, root=None, nodes_out: str | None = None, tracks_out: str | None = None) -> dict:
+                     chunk: int | None = None, root=None, nodes_out: str | None = None, tracks_out: str | None = None) -> dict:
     """Detect, stitch and mask the cyclones of gridded ``store`` into the labels store ``out``.
 
     ``tracks``: a best-track store; when given, the tropical tracks are scored against it.
     ``detect``/``stitch_params``: overrides of the catalog's settings (dicts or params).
     Returns a small summary (times written, nodes, tracks by kind, skill).
     """
+    from geopipe import layout
+
     dp = DetectParams.load(detect)
     sp = StitchParams.load(stitch_params)
+    chunk = chunk or layout.chunks("labels_heuristic")["time"]  # times per Dask task and per chunk
     ds = _store.open_store(store, root)
     if not cf.has_pressure(ds):
         raise InputError(store, "has no mean sea-level pressure (prmsl, msl, or standard_name "
@@ -215,7 +218,7 @@ def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=Non
     nodes = pd.concat([f for f in (old_nodes, new_nodes) if len(f)] or [new_nodes], ignore_index=True)
     nodes, track_summary = stitch(nodes, sp, times=ds["time"].values)
     # the tables first: a run killed before the masks are appended re-detects those times
-    _store.replace(tables_dataset(nodes, track_summary), table_store, root=root,
+    _store.replace(tables_dataset(nodes, track_summary), table_store, root=root, product="labels_heuristic_tables",
                    summary=f"heuristic nodes and tracks of {store}")
     written = 0
     if new.sizes["time"]:
@@ -225,7 +228,7 @@ def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=Non
         out_ds = mask.to_dataset()
         out_ds.attrs.update(title="Heuristic cyclone masks", tables=table_store,
                             source=f"geopipe labels heuristic from {store}")
-        written = _store.append(out_ds, out, chunks={"time": chunk}, root=root).written
+        written = _store.append(out_ds, out, product="labels_heuristic", chunks={"time": chunk}, root=root).written
     by_kind = {KINDS[k]: int((track_summary["kind"] == k).sum()) for k in KINDS}
     summary = {"store": str(out), "tables": table_store, "written": written, "skipped": len(have),
                "nodes": len(nodes), "tracked_nodes": int((nodes["track"] >= 0).sum()),

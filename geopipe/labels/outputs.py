@@ -7,13 +7,11 @@ store's name without ``.zarr``, an underscore, the suffix.  Works for paths and 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
-import fsspec
 import pandas as pd
 
-from geopipe.config import is_url, resolve_store
+from geopipe import atomic
+from geopipe.config import resolve_store
 
 
 def beside(store: str, suffix: str, root=None) -> str:
@@ -24,17 +22,7 @@ def beside(store: str, suffix: str, root=None) -> str:
 
 def write_text(path: str, text: str) -> str:
     """Write a small text file (local or URL), replacing it whole."""
-    if not is_url(path):
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)  # readers see the old file or the new one, never half of it
-        return path
-    with fsspec.open(path, "w") as fh:
-        fh.write(text)
-    return path
+    return atomic.write_text(path, text)
 
 
 def write_json(path: str, obj) -> str:

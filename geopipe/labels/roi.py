@@ -30,9 +30,9 @@ import xarray as xr
 from geopipe import store as _store
 from geopipe import tracks as _tracks
 from geopipe.config import resolve_store
-from geopipe.errors import InputError, StoreError
+from geopipe.errors import InputError, ParameterError, StoreError
 from geopipe.labels.settings import Settings
-from geopipe.labels.sphere import EARTH_RADIUS_KM, Grid
+from geopipe.geometry import EARTH_RADIUS_KM, Grid
 
 log = logging.getLogger(__name__)
 
@@ -136,18 +136,18 @@ def roi_masks(grid_ds: xr.Dataset, tracks, box: int | None = None, radius_km: fl
 
 
 def _roi_params(box, radius_km, window) -> RoiParams:
+    """The catalog's ``roi`` settings with a box OR a radius given here replacing the catalog's shape."""
     if box and radius_km:
-        raise ValueError("give a box or a radius, not both")
-    over = {"window": window}
+        raise ParameterError(("box", "radius_km"), "give a box or a radius, not both")
+    params = RoiParams.load(window=window)
     if radius_km:
-        over.update(radius_km=float(radius_km), box=None)
+        params = dataclasses.replace(params, box=None, radius_km=float(radius_km))
     elif box:
-        over.update(box=int(box), radius_km=None)
-    params = RoiParams.load(**over)
-    if radius_km is None and box is None and params.radius_km:
+        params = dataclasses.replace(params, box=int(box), radius_km=None)
+    elif params.radius_km:  # the catalog itself asks for discs
         params = dataclasses.replace(params, box=None)
     if not params.box and not params.radius_km:
-        raise ValueError("give a box size (pixels) or a radius (km)")
+        raise ParameterError(("box", "radius_km"), "give a box size (pixels) or a radius (km)")
     return params
 
 
@@ -177,14 +177,12 @@ def label_ibtracs(grid_store: str, tracks_store: str, out: str, box: int | None 
 
     Returns a small summary: times written and skipped, storms and pixels marked.
     """
-    from geopipe.catalog import load
+    from geopipe import layout
 
+    params = _roi_params(box, radius_km, window)
     grid_ds = _store.open_store(grid_store, root)
     tracks_ds = _store.open_store(tracks_store, root)
-    params = _roi_params(box, radius_km, window)
-    if not chunk:
-        product = load().products.get("labels_ibtracs")
-        chunk = product.chunks.get("time", 8) if product else 8
+    chunk = chunk or layout.chunks("labels_ibtracs")["time"]
     have = _stored_times(out, root)
     if len(have):
         stored = _store.open_store(out, root)["mask"].attrs
@@ -209,7 +207,8 @@ def label_ibtracs(grid_store: str, tracks_store: str, out: str, box: int | None 
     mask.attrs.update(tracks_store=str(tracks_store), grid_store=str(grid_store))
     ds = mask.to_dataset()
     ds.attrs.update(title="Best-track storm masks", source=f"geopipe labels ibtracs from {tracks_store}")
-    result = _store.append(ds, out, chunks={"time": chunk}, root=root, sources=_store.sources_of(tracks_store, root))
+    result = _store.append(ds, out, product="labels_ibtracs", chunks={"time": chunk}, root=root,
+                           sources=_store.sources_of(tracks_store, root))
     pos = _tracks.positions(todo["time"].values, tracks, window=params.window)
     log.info("%s: %d masks written, %d storm positions", out, result.written, len(pos))
     summary.update(store=result.store, written=result.written, skipped=result.skipped + len(have),

@@ -21,7 +21,7 @@ import pandas as pd
 
 from geopipe import tracks as _tracks
 from geopipe.labels.settings import Settings
-from geopipe.labels.sphere import Grid, distance_km
+from geopipe.geometry import Grid, distance_km
 
 
 @dataclasses.dataclass(frozen=True)

@@ -160,7 +160,7 @@ def label_storms(store: str, out: str, variable: str = "sym_h", params=None, roo
     series = series[~series.index.duplicated()]
     events = storm_events(series, p)
     out_ds = storms_dataset(series.index, events, p)
-    url = _store.replace(out_ds, out, dim="time", root=root, sources=_store.sources_of(store, root),
+    url = _store.replace(out_ds, out, product="storms", root=root, sources=_store.sources_of(store, root),
                          summary=f"{len(events)} storms from {variable} of {store}")
     table = events.assign(onset=events["onset"].astype(str), peak_time=events["peak_time"].astype(str),
                           end=events["end"].astype(str))

@@ -19,7 +19,7 @@ from geopipe import store as _store
 from geopipe.errors import InputError, StoreError
 from geopipe.labels import tefiles
 from geopipe.labels.roi import disc_mask
-from geopipe.labels.sphere import Grid, wrap180
+from geopipe.geometry import Grid, wrap180
 
 
 def _block(times, nodes: pd.DataFrame, lat, lon, radius_km: float) -> np.ndarray:
@@ -81,5 +81,5 @@ def label_te_tracks(grid_store: str, path: str, out: str, radius_km: float = 500
     mask.attrs.update(source_file=str(path), grid_store=str(grid_store))
     ds = mask.to_dataset()
     ds.attrs.update(title="TempestExtremes storm masks", source=f"geopipe labels tracks from {path}")
-    summary["written"] = _store.append(ds, out, chunks={"time": chunk}, root=root).written
+    summary["written"] = _store.append(ds, out, product="labels_tracks", chunks={"time": chunk}, root=root).written
     return summary

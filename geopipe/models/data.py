@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from geopipe import flags
 from geopipe.config import resolve_store
 from geopipe.errors import InputError
 from geopipe.models.norm import normalize
@@ -32,9 +33,7 @@ SPLITS = ("train", "val", "test")
 REQUIRED = ("x", "y", "split", "mean", "std")
 
 
-def _strings(values) -> np.ndarray:
-    """Fixed-width, variable-length (numpy StringDType) or byte strings as a numpy ``<U`` array."""
-    return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(values).tolist()])
+_strings = flags.strings
 
 
 class SampleStore:
@@ -60,7 +59,7 @@ class SampleStore:
         self.mean = np.asarray(ds["mean"].values, "float32")
         std = np.asarray(ds["std"].values, "float32")
         self.std = np.where(np.isfinite(std) & (std > 0), std, 1.0).astype("float32")  # constant channel: no scaling
-        self.split = _strings(ds["split"].values)
+        self.split = flags.decode(ds["split"])
         bad = sorted(set(self.split) - set(SPLITS))
         if bad:
             raise InputError(self.path, f"split holds {bad}; expected only {SPLITS}")
@@ -153,8 +152,9 @@ class StreamDataset(keras.utils.PyDataset):
     """
 
     def __init__(self, store: SampleStore, split: str, batch_size: int, target_fn, rows=None,
-                 shuffle: bool = True, seed: int = 0, in_memory: bool = False, **kwargs):
+                 shuffle: bool = True, seed: int = 0, in_memory: bool = False, channels=None, **kwargs):
         super().__init__(**kwargs)
+        self.channels = None if channels is None else np.asarray(channels, "int64")  # window channels read
         self.store, self.batch_size, self.target_fn = store, int(batch_size), target_fn
         self.rows = store.indices(split) if rows is None else np.asarray(rows, "int64")
         if not len(self.rows):
@@ -177,6 +177,9 @@ class StreamDataset(keras.utils.PyDataset):
             data = {k: v[pos] for k, v in self._memory.items()}
         else:
             data = self.store.take(sel)
+        if self.channels is not None:
+            return (normalize(data["x"][..., self.channels], self.store.mean[self.channels],
+                              self.store.std[self.channels]), self.target_fn(data))
         return self.store.normalize(data["x"]), self.target_fn(data)
 
     def on_epoch_end(self):

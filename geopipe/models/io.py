@@ -35,15 +35,14 @@ import json
 import os
 from pathlib import Path
 
+from geopipe.atomic import write_json
 from geopipe.errors import GeopipeError
 
 FILES = ("model.keras", "config.json", "normalization.json", "provenance.json", "metrics.json")
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
+    write_json(path, obj, default=str)
 
 
 def save_json(model_dir: str | os.PathLike, name: str, obj) -> Path:
@@ -127,7 +126,7 @@ def load_predictor(model_dir):
 
     classes = {(c.task, c.kind): c for c in (simple.ZeroMask, simple.Climatology, simple.ThresholdRule,
                                              simple.PixelLogistic, simple.PixelMLP, simple.Persistence,
-                                             simple.LinearAR, simple.WindowMLP, burton.Burton)}
+                                             simple.LinearAR, simple.LinearARX, simple.WindowMLP, burton.Burton)}
     try:
         cls = classes[(config.get("task"), config.get("kind"))]
     except KeyError:

@@ -231,6 +231,12 @@ class LinearAR(_Residual):
         return f @ self.coef + self.intercept
 
 
+class LinearARX(LinearAR):
+    """The same ridge autoregression on the index history plus the solar-wind driver channels."""
+
+    kind, task = "arx", "forecast"
+
+
 class WindowMLP(_Residual):
     """One hidden ReLU layer from the history window to the change at each lead (MLPRegressor)."""
 

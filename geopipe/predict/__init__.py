@@ -13,11 +13,13 @@ from geopipe.predict.forecast import predict_forecasts
 from geopipe.predict.grid import predict_grid
 
 
-def predict(model_dir, store: str, out: str, times=None, threshold: float | None = None, **kwargs) -> dict:
-    """Run the model of ``model_dir`` over ``store`` into ``out``; returns the summary dict."""
+def predict(model_dir, store: str, out: str, times=None, threshold: float | None = None, drivers=None,
+            **kwargs) -> dict:
+    """Run the model of ``model_dir`` over ``store`` into ``out``; returns the summary dict
+    (``drivers``: the solar-wind store of a forecast model trained with drivers)."""
     task = io.load_config(model_dir).get("task", "segmentation")
     if task == "forecast":
-        return predict_forecasts(model_dir, store, out, times=times)
+        return predict_forecasts(model_dir, store, out, times=times, drivers=drivers)
     return predict_grid(model_dir, store, out, times=times, threshold=threshold, **kwargs)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from geopipe import store as _store
-from geopipe.errors import GeopipeError
+from geopipe.errors import GeopipeError, ParameterError
 from geopipe.models import io
 
 _LOAD_LOCK = threading.Lock()
@@ -35,6 +35,12 @@ def model_for(model_dir: str | os.PathLike, digest: str | None = None):
     digest = digest or io.model_hash(model_dir)
     with _LOAD_LOCK:  # two threads asking at once would otherwise both load it
         return _cached_model(model_dir, digest)
+
+
+def run(model, x: np.ndarray) -> np.ndarray:
+    """The model's outputs for one batch ``x``, through its compiled predict function (calling
+    ``model(x)`` eagerly runs the graph op by op: ~1.5x the CPU time of a U-Net, more for an LSTM)."""
+    return np.asarray(model.predict_on_batch(x))
 
 
 def normalization(model_dir, channels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +75,7 @@ def time_range(times: str | Sequence | None) -> slice | None:
         return None
     if isinstance(times, str):
         if "/" not in times:
-            raise GeopipeError(f"--times {times!r}: expected START/END, e.g. 2011-01-10T00/2011-01-12T18")
+            raise ParameterError("times", "expected START/END, e.g. 2011-01-10T00/2011-01-12T18", times)
         start, end = times.split("/", 1)
     else:
         start, end = times
@@ -77,9 +83,9 @@ def time_range(times: str | Sequence | None) -> slice | None:
         a = pd.Timestamp(start) if start else None
         b = pd.Timestamp(end) if end else None
     except ValueError as exc:
-        raise GeopipeError(f"--times {times!r}: {exc}") from None
+        raise ParameterError("times", str(exc), times) from None
     if a is not None and b is not None and b < a:
-        raise GeopipeError(f"--times {times!r}: END is before START")
+        raise ParameterError("times", "END is before START", times)
     return slice(a, b)
 
 

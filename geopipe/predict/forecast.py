@@ -26,6 +26,15 @@ so a forecast scores against persistence with xarray alone::
     skill = 1 - rmse / rmse_persistence                       # per lead
     valid_time = ds.time + pd.to_timedelta(ds.lead, "min")     # (time, lead)
 
+Models trained on windows with solar-wind drivers (``config.json`` ``drivers``: the recipe of
+:mod:`geopipe.datasets.drivers`) need the driver store (``drivers=``, e.g. the OMNI store):
+the same variables, couplings, cadence means, masks, bounded fill and fill values are applied
+to it, so a driver gap never stops a forecast; a store lacking a driver channel is refused with
+its name.  Models trained at a coarser cadence than the store's (``source_cadence_minutes`` <
+``cadence_minutes``) get the same block means of the index.  The summary counts the issue
+times that got no forecast, by reason (``no_forecast``), and the forecasts made while a driver
+was filled past its gap (``driver_filled``).
+
 A re-run adds the issue times the store lacks and fills ``observed`` where the input has grown
 to cover it (:func:`geopipe.store.append` fills NaN gaps, never changes stored values).
 """
@@ -40,6 +49,7 @@ import pandas as pd
 import xarray as xr
 
 from geopipe import store as _store
+from geopipe.datasets import drivers as _drivers
 from geopipe.errors import GeopipeError, InputError
 from geopipe.models import io
 from geopipe.predict import common
@@ -48,7 +58,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 8192          #: windows per model call
 WRITE = 2**16         #: issue times per append (what an interrupted run keeps)
-CHUNK = 2**15         #: issue times per Zarr chunk (about 23 days of 1-minute issue times)
 
 
 def _minutes_to_steps(minutes, base: pd.Timedelta, what: str, model_dir) -> np.ndarray:
@@ -101,7 +110,7 @@ def _run(model, z: np.ndarray, issue: np.ndarray, offsets: np.ndarray, n_leads: 
     out = []
     for a in range(0, len(issue), BATCH):
         xb = z[issue[a:a + BATCH, None] - offsets[None, :]]
-        y = np.asarray(model(xb.reshape(len(xb), -1) if flat else xb, training=False), dtype="f8")
+        y = np.asarray(common.run(model, xb.reshape(len(xb), -1) if flat else xb), dtype="f8")
         y = y.reshape(len(xb), -1)
         if y.shape[1] != n_leads:
             raise GeopipeError(f"{model_dir}: the model returns {y.shape[1]} values per window; config leads has {n_leads}")
@@ -109,8 +118,56 @@ def _run(model, z: np.ndarray, issue: np.ndarray, offsets: np.ndarray, n_leads: 
     return np.concatenate(out) if out else np.zeros((0, n_leads))
 
 
-def predict_forecasts(model_dir, store: str, out: str, times=None) -> dict:
-    """Forecast from every issue time of ``store`` (within ``times``, ``"START/END"``) not yet in ``out``."""
+def _driver_inputs(spec: dict, drivers, full: pd.DatetimeIndex, model_dir) -> tuple[list[str], np.ndarray]:
+    """Raw 1-minute driver + coupling values (T, C) of the driver store on ``full``."""
+    if drivers is None:
+        raise GeopipeError(f"{model_dir}: the model was trained with solar-wind drivers "
+                           f"({', '.join(spec['variables'])}); give the driver store (--drivers)")
+    d_url = _store.resolve_store(drivers)
+    dds = _store.open_store(d_url)
+    missing = [v for v in spec["variables"] if v not in dds.data_vars]
+    if missing:
+        raise InputError(d_url, f"lacks driver channel(s) {', '.join(missing)} that the model {model_dir} was trained on")
+    dds = dds[spec["variables"]].sel(time=slice(full[0], full[-1]))
+    dds = dds.sortby("time").drop_duplicates("time").reindex(time=full).load()
+    raw = {v: np.asarray(dds[v].values, "f4") for v in spec["variables"]}
+    return _drivers.driver_values(full.values, raw, spec["variables"])
+
+
+def _model_inputs(cfg: dict, ds: xr.Dataset, url: str, drivers, model_dir):
+    """(issue-time grid, inputs (T, C) in model channel order, target (T,), grid step, stride in
+    rows between history steps, bool (T,) 'a driver was filled at this row')."""
+    channels, target = list(cfg.get("channels") or [cfg["target"]]), str(cfg["target"])
+    spec = cfg.get("drivers")
+    index = [c for c in channels if not spec or c not in spec["channels"]]
+    full, values, base = _regular(ds, list(dict.fromkeys(index + [target])), url)
+    cadence = float(cfg.get("cadence_minutes", 1))
+    source = float(cfg.get("source_cadence_minutes", cadence))
+    factor = 1
+    if source < cadence:  # the model was trained on block means: build them the same way
+        factor = int(_minutes_to_steps(cadence, base, "cadence_minutes", model_dir))
+    names = list(dict.fromkeys(index + [target]))
+    grid, block = _drivers.block_mean(full.values, np.stack([values[n] for n in names], axis=1).astype("f4"), factor)
+    cols = {n: block[:, j].astype("f8") for j, n in enumerate(names)}
+    filled = np.zeros(len(grid), bool)
+    if spec:
+        d_names, d_raw = _driver_inputs(spec, drivers, full, model_dir)
+        _, d_block = _drivers.block_mean(full.values, d_raw, factor)
+        d_channels, d_values, _ = _drivers.finish(d_names, d_block, int(spec["fill_steps"]), spec["fill_values"])
+        if d_channels != list(spec["channels"]):
+            raise GeopipeError(f"{model_dir}: driver channels {d_channels} differ from the model's {spec['channels']}")
+        cols.update({c: d_values[:, j].astype("f8") for j, c in enumerate(d_channels)})
+        masks = [c for c in d_channels if c.endswith("_missing")]
+        filled = np.column_stack([cols[m] for m in masks]).any(axis=1) if masks else filled
+    grid = pd.DatetimeIndex(grid)
+    step = base * factor
+    stride = 1 if factor > 1 else int(_minutes_to_steps(cadence, base, "cadence_minutes", model_dir))
+    return grid, np.stack([cols[c] for c in channels], axis=-1), cols[target], step, stride, filled
+
+
+def predict_forecasts(model_dir, store: str, out: str, times=None, drivers=None) -> dict:
+    """Forecast from every issue time of ``store`` (within ``times``, ``"START/END"``) not yet in
+    ``out``; ``drivers``: the solar-wind store a driver model needs (e.g. the OMNI store)."""
     t0 = _time.perf_counter()
     model_dir = str(model_dir)
     cfg = io.load_config(model_dir)
@@ -128,7 +185,8 @@ def predict_forecasts(model_dir, store: str, out: str, times=None) -> dict:
     digest = io.model_hash(model_dir)
     url, out_url = _store.resolve_store(store), _store.resolve_store(out)
     ds = _store.open_store(url)
-    missing = [n for n in dict.fromkeys(channels + [target]) if n not in ds]
+    spec = cfg.get("drivers")
+    missing = [n for n in dict.fromkeys(channels + [target]) if n not in ds and not (spec and n in spec["channels"])]
     if missing:
         raise InputError(url, f"no variable(s) {', '.join(missing)} (have {', '.join(map(str, ds.data_vars))})")
     present, old_attrs = common.existing(out_url)
@@ -136,15 +194,16 @@ def predict_forecasts(model_dir, store: str, out: str, times=None) -> dict:
 
     rng = common.time_range(times)
     if rng is not None:  # read only the history and the leads around the requested issue times
-        pad = slice(rng.start - pd.Timedelta((history - 1) * cadence, "min") if rng.start is not None else None,
+        pad = slice(rng.start - pd.Timedelta(history * cadence, "min") if rng.start is not None else None,
                     rng.stop + pd.Timedelta(max(leads), "min") if rng.stop is not None else None)
         ds = ds.isel(time=np.flatnonzero(common.in_range(ds["time"].values, pad)))
-    full, values, base = _regular(ds, list(dict.fromkeys(channels + [target])), url)
-    stride = int(_minutes_to_steps(cadence, base, "cadence_minutes", model_dir))
+    full, x, y, base, stride, filled = _model_inputs(cfg, ds, url, drivers, model_dir)
     lead_steps = _minutes_to_steps(leads, base, "lead", model_dir)
-    x = np.stack([values[c] for c in channels], axis=-1)          # (T, C) raw
-    y = values[target]                                           # (T,) raw nT
-    ok = windows_ok(np.isnan(x).any(axis=1) | np.isnan(y), history, stride)
+    gap = np.isnan(x).any(axis=1) | np.isnan(y)
+    ok = windows_ok(gap, history, stride)
+    clock = np.arange(len(full)) >= (history - 1) * stride
+    wanted = common.in_range(full, rng) & clock
+    no_forecast = {"gap_in_index_history": int((wanted & ~ok).sum())}
     ok &= common.in_range(full, rng)
     new = ok & ~full.isin(present)
     already = int((ok & ~new).sum())
@@ -182,10 +241,11 @@ def predict_forecasts(model_dir, store: str, out: str, times=None) -> dict:
         part = _dataset(full[idx], leads, out_y, observed, persistence, target, units, cfg)
         attrs.update(common.coverage(present, pd.Index(full[idx])))
         present = present.append(pd.Index(full[idx]).difference(present))
-        result = _store.append(part, out_url, chunks={"time": CHUNK}, sources=sources, attrs=attrs)
+        result = _store.append(part, out_url, product="forecasts", sources=sources, attrs=attrs)
         written += result.written
     return {"store": out_url, "written": written, "skipped": already,
-            "issue_times_possible": int(ok.sum()), "leads": leads, "residual": residual, "model_hash": digest,
+            "issue_times_possible": int(ok.sum()), "issue_times_requested": int(wanted.sum()),
+            "no_forecast": no_forecast, "driver_filled": int((ok & filled).sum()), "leads": leads, "residual": residual, "model_hash": digest,
             "seconds": round(_time.perf_counter() - t0, 3)}
 
 

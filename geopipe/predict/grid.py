@@ -104,7 +104,7 @@ def predict_block(x: np.ndarray, model_dir: str, digest: str, mean: np.ndarray, 
         return np.zeros(x.shape[:3], dtype="f4")
     model = common.model_for(model_dir, digest)
     empty = np.isnan(x).all(axis=-1)
-    y = _as_map(model(common.normalize(x, mean, std), training=False), x.shape[:3], model_dir)
+    y = _as_map(common.run(model, common.normalize(x, mean, std)), x.shape[:3], model_dir)
     y = np.clip(y, 0.0, 1.0)
     y[empty] = np.nan
     return y
@@ -119,6 +119,11 @@ def _time_block(ds: xr.Dataset, channels: list[str], grid: Grid, requested: int 
     chunks = ds[channels[0]].chunks
     along = int(chunks[0][0]) if chunks else fits
     return int(max(1, min(fits, along)))
+
+
+def _product(name: str, grid: Grid) -> str:
+    """The catalog product of a store on ``grid``: NAME on latitude/longitude, NAME_native otherwise."""
+    return name if tuple(grid.dims) == ("latitude", "longitude") else f"{name}_native"
 
 
 def _output(sub: xr.Dataset, grid: Grid, prob: np.ndarray, thr: float, label: str) -> xr.Dataset:
@@ -190,8 +195,8 @@ def predict_grid(model_dir, store: str, out: str, times=None, threshold: float |
         # separately, so a lazy mask would run the model a second time for every block
         prob = x.map_blocks(predict_block, model_dir, digest, mean, std, drop_axis=3, dtype="f4",
                             meta=np.empty((0, 0, 0), dtype="f4")).compute()
-        result = _store.append(_output(part, grid, prob, thr, label), out_url,
-                               chunks={"time": tb}, sources=sources, attrs=attrs)
+        result = _store.append(_output(part, grid, prob, thr, label), out_url, product=_product("predictions", grid),
+                               sources=sources, attrs=attrs)
         written += result.written
         skipped += result.skipped
         log.info("%s: predicted %d times up to %s", out_url, result.written, part["time"].values[-1])

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geopipe.labels.sphere import coriolis
+from geopipe.geometry import coriolis
 from geopipe.sample.vortices import A_M, INFLOW_DEG, RHO, Storm, vortex
 
 P_BASE = 101200.0  # Pa

@@ -31,8 +31,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from geopipe.atomic import write_json
 from geopipe.errors import GeopipeError
-from geopipe.labels.sphere import coriolis
+from geopipe.geometry import coriolis
 from geopipe.sample import REAL, goes_writer, grib_writer, ibtracs_writer
 from geopipe.sample.fields import Weather
 from geopipe.sample.vortices import DEG_M, Storm, gradient_wind, make_storms
@@ -219,7 +220,4 @@ def _entry(out: str, path: str, kind: str) -> dict:
 
 
 def _write_json(path: str, obj) -> None:
-    with open(path + ".part", "w") as fh:
-        json.dump(obj, fh, indent=1, sort_keys=False)
-        fh.write("\n")
-    os.replace(path + ".part", path)
+    write_json(path, obj, indent=1)

@@ -25,6 +25,8 @@ import netCDF4
 import numpy as np
 import pandas as pd
 
+from geopipe.atomic import atomic_path
+
 PROJECTION = {"long_name": "GOES-R ABI fixed grid projection", "grid_mapping_name": "geostationary",
               "perspective_point_height": 35786023.0, "semi_major_axis": 6378137.0,
               "semi_minor_axis": 6356752.31414, "inverse_flattening": 298.2572221,
@@ -99,7 +101,7 @@ def write_scene(out: str, weather, hour_start: pd.Timestamp, start: pd.Timestamp
     wavelength, scale, offset = BANDS[band]
     counts = np.clip(np.round((bt - offset) / scale), 0, 4095)
     raw = np.where(np.isfinite(bt), counts, -1).astype("i2")
-    with netCDF4.Dataset(path + ".part", "w", format="NETCDF4") as nc:
+    with atomic_path(path) as tmp, netCDF4.Dataset(str(tmp), "w", format="NETCDF4") as nc:
         _globals(nc, os.path.basename(rel), s, e, e + CREATED_AFTER)
         nc.createDimension("y", NY)
         nc.createDimension("x", NX)
@@ -109,7 +111,6 @@ def write_scene(out: str, weather, hour_start: pd.Timestamp, start: pd.Timestamp
         _image(nc, raw, band, scale, offset)
         _coordinates(nc, x, y, s, e, band, wavelength)
         _summary(nc, lat, lon, bt)
-    os.replace(path + ".part", path)
     return path
 
 

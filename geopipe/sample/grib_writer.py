@@ -19,6 +19,7 @@ import eccodes  # geopipe/__init__ has loaded pyproj first, as it must
 import numpy as np
 import pandas as pd
 
+from geopipe.atomic import write_bytes
 from geopipe.sample import real
 
 TEMPLATE = ("gfs", "gfs.t12z.pgrbf120.2p5deg.grib2")
@@ -105,8 +106,6 @@ def write_file(out: str, init: pd.Timestamp, fhour: int, res: float, fields: dic
         lines.append(idx_line(n, offset, init, fhour, var, level))
         chunks.append(msg)
         offset += len(msg)
-    for target, data in ((path, b"".join(chunks)), (path + ".idx", ("\n".join(lines) + "\n").encode())):
-        with open(target + ".part", "wb") as fh:
-            fh.write(data)
-        os.replace(target + ".part", target)
+    write_bytes(path, b"".join(chunks))
+    write_bytes(path + ".idx", ("\n".join(lines) + "\n").encode())
     return path

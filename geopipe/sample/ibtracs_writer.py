@@ -23,7 +23,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from geopipe.labels.sphere import distance_km, wrap180
+from geopipe.atomic import write_text
+from geopipe.geometry import distance_km, wrap180
 from geopipe.sample import NATURAL_EARTH, real
 
 HEADER_SOURCE = ("ibtracs", "ibtracs.ACTIVE.list.v04r01.csv")
@@ -180,9 +181,4 @@ def write(out: str, tracks: list[dict]) -> str:
     writer.writerow(names)
     writer.writerow(units)
     writer.writerows(rows(tracks))
-    path = os.path.join(out, RELATIVE_PATH)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".part", "w", newline="") as fh:
-        fh.write(buf.getvalue())
-    os.replace(path + ".part", path)
-    return path
+    return write_text(os.path.join(out, RELATIVE_PATH), buf.getvalue(), newline="")

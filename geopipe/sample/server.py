@@ -7,6 +7,9 @@ truncated bodies.  Use it as a context manager::
 
     with FileServer(folder, faults={"503": 0.2, "reset": 0.1, "truncate": 0.1}, seed=0) as srv:
         url = srv.url + "/gfs.20240926/00/atmos/gfs.t00z.pgrb2.0p25.f000"
+
+``latency`` (seconds added before each answer) and ``bandwidth`` (bytes/s shared by all
+connections, as on one network link) make it behave like a server far away.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 import socket
 import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -51,6 +55,8 @@ class _Handler(BaseHTTPRequestHandler):
         if srv.folder not in path.parents and path != srv.folder or not path.is_file():
             self.send_error(404)
             return
+        if srv.latency:
+            time.sleep(srv.latency)
         fault = None if head else self._fault()
         if fault == "503":
             with srv.lock:
@@ -115,13 +121,39 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             self.connection.close()
             return
-        self.wfile.write(body)
+        if srv.link is None:
+            self.wfile.write(body)
+            return
+        view = memoryview(body)
+        for a in range(0, len(body), _PIECE):
+            srv.link.take(min(_PIECE, len(body) - a))
+            self.wfile.write(view[a:a + _PIECE])
 
     def do_GET(self):  # noqa: N802
         self._serve(head=False)
 
     def do_HEAD(self):  # noqa: N802
         self._serve(head=True)
+
+
+_PIECE = 64 * 1024
+
+
+class _Link:
+    """A shared bandwidth limit: each piece sent books its time on one clock."""
+
+    def __init__(self, bandwidth: float):
+        self.bandwidth = float(bandwidth)
+        self.lock = threading.Lock()
+        self.free_at = 0.0
+
+    def take(self, nbytes: int) -> None:
+        with self.lock:
+            start = max(time.monotonic(), self.free_at)
+            self.free_at = start + nbytes / self.bandwidth
+            wait = self.free_at - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
 
 
 class _Server(ThreadingHTTPServer):
@@ -132,10 +164,13 @@ class _Server(ThreadingHTTPServer):
 class FileServer:
     """Serve ``folder`` on 127.0.0.1 (a free port) in a background thread."""
 
-    def __init__(self, folder: str | os.PathLike, faults: dict[str, float] | None = None, seed: int = 0):
+    def __init__(self, folder: str | os.PathLike, faults: dict[str, float] | None = None, seed: int = 0,
+                 latency: float = 0.0, bandwidth: float | None = None):
         self.folder = Path(folder).resolve()
         self.faults = dict(faults or {})
         self.seed = seed
+        self.latency = float(latency)
+        self.bandwidth = bandwidth
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -148,6 +183,8 @@ class FileServer:
         httpd.requests = []
         httpd.injected = {"503": 0, "reset": 0, "truncate": 0}
         httpd.bytes_sent = 0
+        httpd.latency = self.latency
+        httpd.link = _Link(self.bandwidth) if self.bandwidth else None
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         self._thread.start()

@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-from geopipe.labels.sphere import EARTH_RADIUS_KM, coriolis, distance_deg
+from geopipe.geometry import EARTH_RADIUS_KM, coriolis, distance_deg
 
 RHO = 1.15  # boundary-layer air density, kg m-3
 A_M = EARTH_RADIUS_KM * 1000.0  # Earth radius, m

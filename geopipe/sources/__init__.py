@@ -1,4 +1,8 @@
-"""Source readers, registered by name in one list that the CLI and the flows both read."""
+"""Source readers, registered by name in one list that the CLI and the flows both read.
+
+A new source is its reader module plus one line here and its catalog entry: ``geopipe ingest
+NAME`` (options from the reader's ``add_arguments``/``options``) is generated from this list.
+"""
 
 from __future__ import annotations
 
@@ -28,3 +32,13 @@ def reader_class(name: str):
 
 def get_reader(name: str, **options):
     return reader_class(name)(**options)
+
+
+def describe(name: str) -> str:
+    """One line about a source: its catalog title, else the first line of its reader's docstring."""
+    from geopipe.catalog import load
+
+    cat = load()
+    if name in cat.sources and cat.sources[name].title:
+        return cat.sources[name].title
+    return ((reader_class(name).__doc__ or name).strip().splitlines() or [name])[0]

@@ -7,7 +7,13 @@ A reader is a small class with:
 ``guess_can_open(path)`` whether a file looks like one of its files
 ``find(specs)``          expand files, folders, globs and URLs into a sorted list of inputs
 ``open_dataset(path)``   read ONE input into an ``xarray.Dataset`` (raise ``InputError`` if bad)
-``write(ds, store)``     put one input's Dataset into the store (default: idempotent append)
+``joins``, ``key``       how its data joins a store: ``"append"`` (new steps along ``dim``) or
+                         ``"merge"`` by ``key`` (a variable, or ``dim`` itself for index series;
+                         :func:`geopipe.store.merge`)
+``write(ds, store)``     put one input's Dataset into the store, as ``joins`` says
+``remote_inputs(start, end, remote=..., **options)`` the remote requests for a time range, as a
+                         :class:`geopipe.sources.inputs.RemoteInputs` (default: the catalog remote's
+                         URL templates; GFS cycles and GOES bucket listings override it)
 ``add_arguments(p)``     its extra ``geopipe ingest NAME`` options; ``options(args)`` maps them back
 
 The shared driver :func:`geopipe.ingest.ingest` does the rest (provenance, quarantine of bad
@@ -19,14 +25,17 @@ from __future__ import annotations
 import glob
 import os
 import threading
+import urllib.parse
 from collections.abc import Iterable, Sequence
 
-import fsspec
-import xarray as xr
 
-from geopipe import store as _store
 from geopipe.config import is_url
 from geopipe.errors import InputError
+from geopipe.lazy import lazy_import
+
+fsspec = lazy_import("fsspec")
+xr = lazy_import("xarray")
+_store = lazy_import("geopipe.store")
 
 
 #: HDF5 (under netCDF4/h5netcdf) and eccodes are not safe to call from several threads at
@@ -36,9 +45,16 @@ from geopipe.errors import InputError
 DECODE_LOCK = threading.RLock()
 
 
+JOINS = ("append", "merge")
+
+
 class SourceReader:
     name: str = ""
     dim: str = "time"
+    #: how this reader's data joins a store: "append" along ``dim``, or "merge" by ``key``
+    joins: str = "append"
+    #: the merge key (a variable along ``dim``, or ``dim`` itself); None for appends
+    key: str | None = None
     #: filename suffixes (lower case, compression suffixes stripped) this reader claims
     suffixes: tuple[str, ...] = ()
 
@@ -59,6 +75,10 @@ class SourceReader:
         for spec in specs:
             spec = str(spec)
             if is_url(spec):
+                # a query string (Kyoto's CGI, ISGI's ws) is not a glob: look for wildcards in the path
+                if not any(ch in urllib.parse.urlsplit(spec).path for ch in "*["):
+                    out.append(spec)
+                    continue
                 fs, _, paths = fsspec.get_fs_token_paths(spec, storage_options=storage_options or {})
                 proto = spec.split("://", 1)[0]
                 if any(ch in spec for ch in "*?["):
@@ -84,16 +104,32 @@ class SourceReader:
         raise NotImplementedError
 
     # -- writing -----------------------------------------------------------------------
-    def chunks(self) -> dict[str, int]:
+    @property
+    def product(self) -> str | None:
+        """The catalog product this reader's store holds (its layout is declared there)."""
         from geopipe.catalog import load
 
         cat = load()
-        prod = cat.products.get(cat.source(self.name).product) if self.name in cat.sources else None
-        return dict(prod.chunks) if prod else {}
+        return cat.source(self.name).product if self.name in cat.sources else None
 
     def write(self, ds: xr.Dataset, store: str, sources: Iterable[dict], storage_options: dict | None = None):
-        return _store.append(ds, store, dim=self.dim, chunks=self.chunks(), sources=sources,
-                             storage_options=storage_options)
+        if self.joins == "merge":
+            return _store.merge(ds, store, key=self.key or self.dim, dim=self.dim, sources=sources,
+                                storage_options=storage_options, product=self.product, sort=self.merge_sort)
+        return _store.append(ds, store, dim=self.dim, sources=sources, storage_options=storage_options,
+                             product=self.product, ordered=self.ordered)
+
+    #: variables that order the rows of one key after a merge (best tracks: time)
+    merge_sort: tuple[str, ...] = ()
+    #: appends must not go back before the store's last step (the store refuses them)
+    ordered: bool = False
+
+    @classmethod
+    def remote_inputs(cls, start, end=None, remote: str | None = None, **options):
+        """What to fetch for [start, end] from the catalog remote ``remote`` (see :mod:`geopipe.sources.inputs`)."""
+        from geopipe.sources import inputs
+
+        return inputs.from_catalog(cls.name, start, end, remote, **options)
 
     # -- command line ------------------------------------------------------------------
     @classmethod

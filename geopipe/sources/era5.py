@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 import re
 
-import numpy as np
-import xarray as xr
-
 from geopipe.config import is_url
 from geopipe.errors import InputError
+from geopipe.lazy import lazy_import
 from geopipe.sources.base import DECODE_LOCK, SourceReader
+
+np = lazy_import("numpy")
+xr = lazy_import("xarray")
 
 #: ARCO-ERA5's long variable names -> ERA5 short names
 ARCO_NAMES = {"mean_sea_level_pressure": "msl", "vorticity": "vo", "divergence": "d", "geopotential": "z",
@@ -37,6 +38,14 @@ SHORT_TO_ARCO = {v: k for k, v in ARCO_NAMES.items()}
 #: CF standard names of the short names the detector looks for
 STANDARD_NAMES = {"msl": "air_pressure_at_mean_sea_level", "vo": "atmosphere_relative_vorticity",
                   "z": "geopotential", "t": "air_temperature", "u10": "eastward_wind", "v10": "northward_wind"}
+
+#: units of the short names, where an input does not say (ARCO's attributes are optional)
+UNITS = {"msl": "Pa", "vo": "s**-1", "z": "m**2 s**-2", "t": "K", "u10": "m s**-1", "v10": "m s**-1", "t2m": "K"}
+
+#: the coordinates' attributes, the same whatever the input (the catalog product declares them)
+COORD_ATTRS = {"time": {"long_name": "time", "standard_name": "time"},
+               "latitude": {"units": "degrees_north", "long_name": "latitude", "standard_name": "latitude"},
+               "longitude": {"units": "degrees_east", "long_name": "longitude", "standard_name": "longitude"}}
 
 #: where ARCO-ERA5 lives, and the public HTTPS endpoint of Google Cloud Storage
 ARCO_URL = "gs://gcp-public-data-arco-era5/ar/full_37-1h-0p25deg-chunk-1.zarr-v3"
@@ -89,7 +98,11 @@ def standardise(ds: xr.Dataset, source: str) -> xr.Dataset:
         base = re.sub(r"\d+(\.\d+)?$", "", name)
         if base in STANDARD_NAMES and "standard_name" not in var.attrs:
             var.attrs["standard_name"] = STANDARD_NAMES[base]
-        res[name] = var.transpose("time", "latitude", "longitude")
+        if base in UNITS and "units" not in var.attrs:
+            var.attrs["units"] = UNITS[base]
+        res[name] = var.transpose("time", "latitude", "longitude").astype("f4")
+    for c, attrs in COORD_ATTRS.items():
+        res[c].attrs = dict(attrs)
     if res.sizes["latitude"] > 1 and not (np.all(np.diff(res["latitude"].values) < 0)
                                           or np.all(np.diff(res["latitude"].values) > 0)):
         raise InputError(source, "latitude is not monotonic")

@@ -27,14 +27,16 @@ import os
 import re
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
-from geopipe import store as _store
 from geopipe.config import is_url
-from geopipe.errors import GeopipeError, InputError
-from geopipe.sources import grib, gribset, remote
+from geopipe.errors import InputError, ParameterError
+from geopipe.sources import gfs_remote, grib, gribset, remote
 from geopipe.sources.base import SourceReader
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
+_store = lazy_import("geopipe.store")
 
 #: wgrib2 names of eccodes short names, for ``.idx`` lines of selections not in the catalog
 WGRIB2_NAMES = {"t": "TMP", "u": "UGRD", "v": "VGRD", "gh": "HGT", "r": "RH", "q": "SPFH", "w": "VVEL",
@@ -49,7 +51,7 @@ def parse_selection(text: str) -> gribset.Selection:
     catalog = load().source("gfs").variables
     short, _, level = text.strip().partition(":")
     if not short:
-        raise GeopipeError(f"gfs: empty variable in --vars {text!r}")
+        raise ParameterError("vars", "an empty variable name", text)
     try:
         hpa = float(level) if level else None
     except ValueError:
@@ -74,35 +76,18 @@ def parse_fhours(text: str) -> list[int]:
     for part in str(text).split(","):
         m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*(?:/\s*(\d+)\s*)?)?", part)
         if not m:
-            raise GeopipeError(f"gfs: --fhours {text!r}: expected e.g. 0-48/6 or 0,6,12")
+            raise ParameterError("fhours", "expected e.g. 0-48/6 or 0,6,12", text)
         a, b, step = int(m[1]), int(m[2] or m[1]), int(m[3] or 1)
         if b < a or step < 1:
-            raise GeopipeError(f"gfs: --fhours {part.strip()!r} is an empty range")
+            raise ParameterError("fhours", "an empty range", part.strip())
         out.extend(range(a, b + 1, step))
     return sorted(set(out))
 
 
-def remote_urls(cycle, fhours, remote_name: str = "aws", res: str = "0p25") -> tuple[list[str], dict]:
-    """URLs of the GFS files of ``cycle`` at ``fhours``, and their fsspec storage options.
-
-    ``remote_name`` is a catalog remote (``aws``, ``nomads``) or a URL base (or folder) laid
-    out like NOAA's bucket: ``BASE/gfs.YYYYMMDD/HH/atmos/gfs.tHHz.pgrb2.{res}.fFFF``; ``res``
-    is NOAA's product resolution (``0p25``, ``0p50``, ``1p00``).
-    """
-    if not re.fullmatch(r"\dp\d\d", res):
-        raise GeopipeError(f"gfs: resolution {res!r}: expected NOAA's form, e.g. 0p25, 0p50, 1p00")
-    from geopipe.catalog import load
-
-    source = load().source("gfs")
-    init = pd.Timestamp(cycle).to_pydatetime()
-    if is_url(remote_name) or os.path.isdir(remote_name):
-        template = source.remote_named("aws").url
-        relative = template[template.rfind("/", 0, template.index("{")) + 1:]
-        template, options = remote_name.rstrip("/") + "/" + relative, {}
-    else:
-        entry = source.remote_named(remote_name)
-        template, options = entry.url, dict(entry.storage_options)
-    return [template.format(init=init, fhour=int(h), res=res) for h in fhours], options
+def remote_urls(cycle, fhours, remote_name: str = "auto", res: str = "0p25", now=None) -> tuple[list[str], dict]:
+    """URLs of the GFS files of ``cycle`` at ``fhours`` and their storage options
+    (:func:`geopipe.sources.gfs_remote.cycle_urls`)."""
+    return gfs_remote.cycle_urls(cycle, fhours, remote_name, res, now)
 
 
 def _storage_options_for(url: str) -> dict:
@@ -120,6 +105,8 @@ class GFSReader(SourceReader):
 
     name = "gfs"
     suffixes = (".grib2", ".grb2", ".grib", ".grb")
+    #: files fetched ahead while one is written (geopipe.ingest): downloads overlap decoding
+    prefetch = 2
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -216,25 +203,57 @@ class GFSReader(SourceReader):
         parser.add_argument("--vars", help="comma-separated SHORTNAME[:LEVEL] (LEVEL in hPa for isobaric), e.g. "
                                            "pwat,prmsl,u10,v10,absv:850 (default: every field of a local file, "
                                            "the catalog's default_vars for --cycle)")
-        parser.add_argument("--cycle", help="fetch a GFS cycle instead of SOURCE, e.g. 2024-09-26T00")
+        parser.add_argument("--cycle", help="fetch a GFS cycle instead of SOURCE, e.g. 2024-09-26T00, or "
+                                            "'latest' (the newest cycle whose files are published)")
         parser.add_argument("--fhours", default="0", help="forecast hours with --cycle: 0-48/6, 0,6,12 (default 0)")
         parser.add_argument("--resolution", default="0p25", help="with --cycle: NOAA product resolution "
                                                                   "0p25, 0p50 or 1p00 (default 0p25)")
-        parser.add_argument("--remote", default="aws", help="with --cycle: aws or nomads (catalog/sources.yaml), "
-                                                            "or a URL base laid out like NOAA's bucket")
+        parser.add_argument("--remote", default="auto", help="with --cycle: auto (nomads for the last days, "
+                                                             "else aws), aws or nomads (catalog/sources.yaml), "
+                                                             "or a URL base laid out like NOAA's bucket")
 
     @classmethod
     def options(cls, args) -> dict:
         out = {"vars": [v for v in args.vars.split(",") if v.strip()] if args.vars else None}
-        if not args.cycle and (args.remote != "aws" or args.fhours != "0"):
-            raise GeopipeError("geopipe ingest gfs: --remote and --fhours go with --cycle")
+        if not args.cycle and (args.remote != "auto" or args.fhours != "0"):
+            raise ParameterError(("remote", "fhours"), "go with {cycle}")
         if args.cycle:
             if args.inputs:
-                raise GeopipeError("geopipe ingest gfs: give SOURCE files or --cycle, not both")
-            out["inputs"], remote_options = remote_urls(args.cycle, parse_fhours(args.fhours), args.remote,
-                                                        args.resolution)
-            out["remote_options"] = remote_options or None
+                raise ParameterError(("inputs", "cycle"), "give input files or a cycle, not both")
+            out["remote_inputs"] = cls.remote_inputs(None, cycle=args.cycle, fhours=args.fhours,
+                                                     remote=args.remote, resolution=args.resolution)
         return out
+
+    @classmethod
+    def remote_inputs(cls, start=None, end=None, remote: str | None = "auto", cycle: str | None = None,
+                      fhours="0", resolution: str = "0p25", now=None, complete: bool = True, **_):
+        """The files of the cycles in [start, end] (every 6 h), or of ``cycle`` (``latest``: the newest
+        cycle whose files are published, decided by probing ``.idx`` when resolved)."""
+        from geopipe.sources.inputs import RemoteInputs, parse_range
+
+        hours = parse_fhours(fhours) if isinstance(fhours, str) else [int(h) for h in fhours]
+        remote = remote or "auto"
+        if cycle == "latest":
+            probes = [gfs_remote.cycle_urls(c, hours[:1], remote, resolution, now)[0][0] + ".idx"
+                      for c in gfs_remote.candidates(now)]
+
+            def resolve() -> list[str]:
+                init = gfs_remote.latest_cycle(hours, remote, resolution, now, complete)
+                return gfs_remote.cycle_urls(init, hours, remote, resolution, now)[0]
+
+            return RemoteInputs("gfs", remote, probes=probes, resolver=resolve,
+                                storage_options=gfs_remote.cycle_urls(gfs_remote.candidates(now)[0], hours[:1], remote,
+                                                                      resolution, now)[1])
+        if cycle:
+            cycles = [pd.Timestamp(cycle)]
+        else:
+            first, last = parse_range(start, end)
+            cycles = list(pd.date_range(first.ceil("6h"), last, freq="6h"))
+        groups, options = [], {}
+        for init in cycles:
+            urls, options = gfs_remote.cycle_urls(init, hours, remote, resolution, now)
+            groups += [[u] for u in urls]
+        return RemoteInputs("gfs", remote, groups=groups, storage_options=options)
 
 
 def _default_vars() -> list[str]:
@@ -245,24 +264,17 @@ def _default_vars() -> list[str]:
 
 def _check_store(ds: xr.Dataset, store: str, storage_options: dict | None) -> None:
     """Refuse, naming the file, what the store could only take by mixing: another grid or step type."""
-    import zarr
-
     if not _store.exists(store, storage_options=storage_options):
         return
-    group = zarr.open_group(store, mode="r", storage_options=storage_options if is_url(store) else None)
+    held = _store.open_store(store, storage_options=storage_options)
     source = ds.encoding.get("source", "?")
     for axis in ("latitude", "longitude"):
-        if axis in group and (group[axis].shape != ds[axis].shape or not np.allclose(group[axis][:], ds[axis].values)):
+        if axis in held.coords and (held[axis].shape != ds[axis].shape
+                                    or not np.allclose(held[axis].values, ds[axis].values)):
             raise InputError(source, f"its {axis} ({ds.sizes[axis]} points) differs from the store's {store} "
-                                     f"({group[axis].shape[0]} points): a different grid")
+                                     f"({held.sizes[axis]} points): a different grid")
     for name, var in ds.data_vars.items():
-        stored = group[name].attrs.get("GRIB_stepType") if name in group else None
+        stored = held[name].attrs.get("GRIB_stepType") if name in held else None
         if stored and stored != var.attrs.get("GRIB_stepType"):
             raise InputError(source, f"{name} is {var.attrs.get('GRIB_stepType')} here but {stored} in {store}; "
                                      "geopipe never mixes step types in one variable")
-
-
-def latest_cycle(now=None, delay_hours: float = 3.5) -> str:
-    """The newest 00/06/12/18 UTC cycle that is at least ``delay_hours`` old (NOAA's publication lag)."""
-    now = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
-    return f"{(now - pd.Timedelta(hours=delay_hours)).floor('6h'):%Y-%m-%dT%H}"

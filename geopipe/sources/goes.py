@@ -1,4 +1,4 @@
-"""GOES-16/18 ABI NetCDF-4: L2 Cloud and Moisture Imagery and L1b radiances, one band per file.
+"""GOES-16/17/18/19 ABI NetCDF-4: L2 Cloud and Moisture Imagery and L1b radiances, one band per file.
 
 A file becomes a Dataset of dims (time=1, y, x) on the ABI fixed grid (``x``/``y`` scan
 angles in radians, ``goes_imager_projection`` grid mapping, 2-D ``latitude``/``longitude``):
@@ -9,7 +9,7 @@ angles in radians, ``goes_imager_projection`` grid mapping, 2-D ``latitude``/``l
 
 each with its quality flags ``DQF_Cnn`` (float32, NaN where the file has no flag).  With
 ``grid=NAME`` the scene is resampled onto that catalog grid (see :mod:`geopipe.regrid`).
-Remote files are listed from NOAA's buckets with :func:`list_remote`.
+Remote files are listed from NOAA's buckets (:mod:`geopipe.sources.goes_remote`: east/west by scan time).
 """
 
 from __future__ import annotations
@@ -17,18 +17,20 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-import time as _time
 
-import netCDF4
 import numpy as np
-import pandas as pd
-import xarray as xr
 
-from geopipe import regrid
 from geopipe.config import is_url
-from geopipe.errors import GeopipeError, InputError
+from geopipe.errors import InputError, ParameterError
 from geopipe.provenance import file_record
+from geopipe.sources import goes_remote
 from geopipe.sources.base import DECODE_LOCK, SourceReader
+from geopipe.lazy import lazy_import
+
+netCDF4 = lazy_import("netCDF4")
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
+regrid = lazy_import("geopipe.regrid")
 
 #: OR_ABI-L2-CMIPM1-M6C13_G16_s20230011800281_e..._c....nc  (start: year, day of year, HHMMSS, tenths)
 FILENAME = re.compile(r"OR_(?P<product>ABI-L[12]b?-[A-Za-z]+\d?)-M(?P<mode>\d+)(?:C(?P<band>\d{2}))?"
@@ -144,20 +146,20 @@ def read_scene(nc: netCDF4.Dataset, path: str) -> xr.Dataset:
     return ds
 
 
-def _fetch(url: str, storage_options: dict, tries: int = 4) -> bytes:
-    """Whole remote file with retries (fsspec; geopipe.sources.remote takes over once it exists)."""
-    import fsspec
+def _fetch(url: str, storage_options: dict) -> bytes:
+    """The whole remote file, retried like every remote read (:mod:`geopipe.sources.remote`).
 
-    for attempt in range(1, tries + 1):
-        try:
-            with fsspec.open(url, "rb", **storage_options) as fh:
-                return fh.read()
-        except FileNotFoundError:
+    A network failure after the retries is a ``RemoteError`` (the run fails, as a GFS outage
+    does); a listed file that is gone (404) is a bad input (``InputError``, quarantined)."""
+    from geopipe.errors import RemoteError
+    from geopipe.sources import remote
+
+    try:
+        return remote.fetch_file(url, storage_options)
+    except RemoteError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
             raise InputError(url, "no such remote file") from None
-        except Exception as exc:  # s3fs/aiohttp raise many types; all are worth another try
-            if attempt == tries:
-                raise InputError(url, f"fetch failed after {tries} tries: {exc}") from None
-            _time.sleep(0.25 * 2**attempt)
+        raise
 
 
 def _utc(value) -> pd.Timestamp:
@@ -179,41 +181,16 @@ def _remote_options(url: str, given: dict | None) -> dict:
 
 
 def list_remote(satellite: str, product: str, start, end, bands=None, storage_options: dict | None = None) -> list[str]:
-    """URLs of ``satellite``'s (``goes16``/``goes18``) ``product`` files that start in [start, end).
+    """URLs of ``satellite``'s (``east``, ``west``, ``goes16`` ... ``goes19``) ``product`` files that start
+    in [start, end); hours without files give none (:meth:`GOESReader.remote_inputs` fails on them)."""
+    from geopipe.sources.inputs import list_prefix
 
-    ``product`` is a bucket folder (``ABI-L2-CMIPF``, ``ABI-L1b-RadC``) or a mesoscale sector
-    (``ABI-L2-CMIPM1`` picks M1 out of the ``ABI-L2-CMIPM`` folder); ``bands`` an iterable of ints.
-    Uses the catalog's remote template for the satellite (``catalog/sources.yaml`` goes.remote).
-    """
-    import fsspec
-
-    from geopipe.catalog import load
-
-    remote = load().source("goes").remote_named(satellite)
-    opts = {**remote.storage_options, **(storage_options or {})}
-    folder = re.sub(r"(M)[12]$", r"\1", product)
-    start, end = _utc(start), _utc(end)
-    if end <= start:
-        raise GeopipeError(f"the time range [{start}, {end}) is empty: --end must come after --start")
-    wanted = {int(b) for b in bands} if bands else None
-    out = []
-    for hour in pd.date_range(start.floor("h"), (end - pd.Timedelta(1, "ns")).floor("h"), freq="h"):
-        prefix = remote.url.format(product=folder, time=hour)
-        fs, path = fsspec.core.url_to_fs(prefix, **opts)
-        try:
-            names = fs.ls(path, detail=False, refresh=True)  # new scans arrive every few minutes
-        except FileNotFoundError:
-            continue
-        for key in names:
-            info = parse_name(key)
-            if (info and info["product"].startswith(product)
-                    and (wanted is None or info["band"] in wanted) and start <= info["start"] < end):
-                out.append(prefix.split("://", 1)[0] + "://" + key.lstrip("/"))
-    return sorted(set(out))
+    plan = goes_remote.remote_inputs(start, end, satellite, product, bands, storage_options)
+    return sorted({u for listing in plan.listings for u in list_prefix(listing)})
 
 
 class GOESReader(SourceReader):
-    """GOES-16/18 ABI NetCDF-4 (L2 CMIP, L1b radiances -> BT/RF), native fixed grid or --grid."""
+    """GOES-16/17/18/19 ABI NetCDF-4 (L2 CMIP, L1b radiances -> BT/RF), native fixed grid or --grid."""
 
     name = "goes"
     suffixes = (".nc",)
@@ -238,11 +215,18 @@ class GOESReader(SourceReader):
             ds.attrs["_geopipe_record"] = file_record(path, data=data)
         return ds
 
+    @property
+    def product(self) -> str:
+        """``goes`` on the ABI fixed grid; ``goes_grid`` when resampled onto a catalog grid."""
+        return "goes_grid" if self.options.get("grid") else "goes"
+
     @classmethod
     def add_arguments(cls, parser) -> None:
         parser.add_argument("--grid", help="resample onto this catalog grid: dims (time, latitude, longitude)")
         parser.add_argument("--method", choices=sorted(regrid.METHODS), default="bilinear", help="resampling for --grid")
-        parser.add_argument("--satellite", choices=["goes16", "goes18"], help="list files in this NOAA bucket")
+        parser.add_argument("--satellite", choices=list(goes_remote.SATELLITES),
+                            help="list NOAA's bucket of this satellite (east/west: the one in service at each "
+                                 "scan time, catalog/sources.yaml goes.operational)")
         parser.add_argument("--product", default="ABI-L2-CMIPF", help="e.g. ABI-L2-CMIPF, ABI-L2-CMIPM1, ABI-L1b-RadC")
         parser.add_argument("--bands", help="comma-separated ABI bands, e.g. 8,13")
         parser.add_argument("--start", help="first scan start time (UTC, ISO 8601)")
@@ -254,12 +238,19 @@ class GOESReader(SourceReader):
         opts = {"grid": args.grid, "method": args.method}
         if args.satellite:
             if not (args.start and args.end):
-                raise GeopipeError("geopipe ingest goes --satellite needs --start and --end")
+                raise ParameterError("satellite", "needs {start} and {end}")
             remote = {"client_kwargs": {"endpoint_url": args.endpoint_url}} if args.endpoint_url else {}
             bands = [int(b) for b in args.bands.split(",")] if args.bands else None
-            urls = list_remote(args.satellite, args.product, args.start, args.end, bands, remote)
-            if not urls:
-                raise GeopipeError(f"no {args.satellite} {args.product} files for bands {args.bands or 'all'} "
-                                   f"starting in [{args.start}, {args.end})")
-            opts.update(inputs=urls, remote_options=_remote_options(urls[0], None) | remote)
+            plan = cls.remote_inputs(args.start, args.end, satellite=args.satellite, product=args.product,
+                                     bands=bands, storage_options=remote)
+            opts.update(remote_inputs=plan, remote_options=plan.storage_options)
         return opts
+
+    @classmethod
+    def remote_inputs(cls, start, end=None, remote: str | None = None, satellite: str = "east",
+                      product: str = "ABI-L2-CMIPF", bands=None, storage_options: dict | None = None, **_):
+        """One bucket prefix per hour (:func:`geopipe.sources.goes_remote.remote_inputs`); ``remote``
+        is a satellite name too (``east`` ...), as ``satellite`` is."""
+        if end is None:
+            end = _utc(start) + pd.Timedelta(hours=1)
+        return goes_remote.remote_inputs(start, end, remote or satellite, product, bands, storage_options)

@@ -22,10 +22,12 @@ import dataclasses
 import functools
 
 # importing this module has imported geopipe, which loads pyproj before eccodes (see geopipe/__init__.py)
-import eccodes
 import numpy as np
 
 from geopipe.errors import InputError
+from geopipe.lazy import lazy_import
+
+eccodes = lazy_import("eccodes")
 
 SUPPORTED_GRIDS = ("regular_ll", "regular_gg")
 #: level types stored under the bare parameter name (one level each, by definition)

@@ -14,13 +14,15 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import dask
-import dask.array as da
 import numpy as np
-import xarray as xr
 
 from geopipe.errors import InputError
 from geopipe.sources import grib
+from geopipe.lazy import lazy_import
+
+dask = lazy_import("dask")
+da = lazy_import("dask.array")
+xr = lazy_import("xarray")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +104,7 @@ def to_dataset(chosen: dict[str, dict], payloads: dict, source: str) -> xr.Datas
     for f in fields:
         if f.grid_md5 != first.grid_md5 or f.grid_type != first.grid_type:
             raise InputError(source, f"{f.name} and {first.name} are on different grids; ingest them into "
-                                     "separate stores (--vars)")
+                                     "separate stores (select one grid's variables per store)")
     first_bytes = payloads[(first.message, first.sub)]
     try:
         lat, lon = grib.grid_coords(first, first_bytes if isinstance(first_bytes, bytes) else local_message(*first_bytes))

@@ -18,10 +18,12 @@ import io
 import re
 
 import numpy as np
-import pandas as pd
 
 from geopipe.errors import InputError
 from geopipe.sources.timeseries import Lines, check_numeric, check_times
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 FILL_VALUES = (99999.0, 88888.0)
 _DATA_ROW = re.compile(r"^\d{4}-\d{2}-\d{2}\s+\d{2}:\d{2}")

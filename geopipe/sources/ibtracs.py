@@ -33,19 +33,19 @@ so re-ingesting a newer IBTrACS release updates tracks instead of duplicating th
 from __future__ import annotations
 
 import logging
-import warnings
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
-from geopipe import store as _store
-from geopipe.cli.common import csv_list
-from geopipe.config import resolve_store
-from geopipe.errors import GeopipeError
+from geopipe.errors import GeopipeError, ParameterError
+from geopipe.parsing import csv_list
 from geopipe.sources.base import SourceReader
 from geopipe.sources.ibtracs_io import NUMBERS, STRINGS, read_csv, read_netcdf
 from geopipe.sources.timeseries import read_bytes
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
+_store = lazy_import("geopipe.store")
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def parse_seasons(text: str | None) -> set[int] | None:
         try:
             out.update(range(int(a), int(b or a) + 1))
         except ValueError:
-            raise GeopipeError(f"--seasons {text!r}: expected YEAR, YEAR-YEAR or a comma list of them") from None
+            raise ParameterError("seasons", "expected YEAR, YEAR-YEAR or a comma list of them", text) from None
     return out
 
 
@@ -131,24 +131,15 @@ def to_dataset(frame: pd.DataFrame) -> xr.Dataset:
     return xr.Dataset({k: data[k] for k in order}, attrs=dict(GLOBAL_ATTRS))
 
 
-def _same(a: xr.Dataset, b: xr.Dataset) -> bool:
-    if a.sizes["obs"] != b.sizes["obs"]:
-        return False
-    for name in a.data_vars:
-        x, y = a[name].values, b[name].values
-        if x.dtype.kind == "f":
-            if not np.array_equal(x, y, equal_nan=True):
-                return False
-        elif not np.array_equal(x.astype(str) if x.dtype.kind in "OU" else x, y.astype(str) if y.dtype.kind in "OU" else y):
-            return False
-    return True
-
-
 class IBTrACSReader(SourceReader):
     """IBTrACS v04 best tracks (CSV and NetCDF)."""
 
     name = "ibtracs"
     dim = "obs"
+    #: a storm in a new file replaces that storm's rows (a newer release updates tracks)
+    joins = "merge"
+    key = "sid"
+    merge_sort = ("time",)
     suffixes = (".csv", ".nc")
 
     def open_dataset(self, path: str) -> xr.Dataset:
@@ -159,36 +150,6 @@ class IBTrACSReader(SourceReader):
         ds = to_dataset(frame)
         ds.attrs["_geopipe_record"] = record
         return ds
-
-    def write(self, ds: xr.Dataset, store: str, sources, storage_options: dict | None = None):
-        """Replace the rows of the storms in ``ds``, keep the others, rewrite the store sorted."""
-        url = resolve_store(store)
-        with _store.store_lock(url):  # read, merge and rewrite as one step for other writers
-            n = ds.sizes["obs"]
-            new_sids = np.unique(ds["sid"].values)
-            merged, replaced = ds, 0
-            if _store.exists(url, storage_options=storage_options):
-                old = _store.open_store(url, storage_options=storage_options).load()
-                hit = np.isin(old["sid"].values.astype(str), new_sids.astype(str))
-                if _same(old.isel(obs=np.flatnonzero(hit)), ds):
-                    return _store.WriteResult(url, 0, n)
-                replaced = int(hit.sum())
-                merged = xr.concat([old.isel(obs=np.flatnonzero(~hit)), ds], dim="obs", data_vars="all")
-            elif n == 0:
-                log.warning("%s: no fixes pass the filters; nothing written", url)
-                return _store.WriteResult(url, 0, 0)
-            order = np.lexsort((merged["time"].values, merged["sid"].values.astype(str)))
-            merged = merged.isel(obs=order)
-            for var in merged.variables.values():
-                var.encoding = {}
-            merged.attrs = {**GLOBAL_ATTRS}
-            summary = f"{len(new_sids)} storms: {n} fixes written, {replaced} fixes of earlier versions replaced"
-            with warnings.catch_warnings():
-                # fixed-width unicode has no Zarr v3 spec yet; zarr-python reads it back as <U
-                warnings.filterwarnings("ignore", message=".*does not have a Zarr V3 specification.*")
-                _store.replace(merged, url, dim="obs", chunks=self.chunks(), sources=sources, summary=summary,
-                               storage_options=storage_options)
-            return _store.WriteResult(url, n, 0)
 
     @classmethod
     def add_arguments(cls, parser) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 
-import netCDF4
 import numpy as np
-import pandas as pd
 
 from geopipe.errors import InputError
 from geopipe.sources.timeseries import Lines, check_numeric
+from geopipe.lazy import lazy_import
+
+netCDF4 = lazy_import("netCDF4")
+pd = lazy_import("pandas")
 
 STRINGS = ("sid", "basin", "subbasin", "name", "nature", "track_type")
 NUMBERS = ("lat", "lon", "wmo_wind", "wmo_pres", "usa_wind", "usa_pres", "usa_sshs", "dist2land",

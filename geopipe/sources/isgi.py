@@ -20,17 +20,19 @@ The time axis is the sorted union of the timestamps the inputs carry: every minu
 Use ``ds.dst.dropna("time")`` for the hourly series.  Gaps and fill values (99999, 9999)
 stay NaN; a time already stored is never duplicated (the overlapping day of two yearly
 files is written once); a later file fills the store's NaNs but does not overwrite its
-values (see :func:`geopipe.sources.timeseries.merge_write`), so re-runs write nothing.
+values (see :func:`geopipe.store.merge`), so re-runs write nothing.
 """
 
 from __future__ import annotations
 
-import pandas as pd
-import xarray as xr
 
 from geopipe.errors import InputError
-from geopipe.sources import iaga2002, wdc
-from geopipe.sources.timeseries import SeriesReader, frame_to_dataset, read_bytes
+from geopipe.lazy import lazy_import
+from geopipe.sources import gfz, iaga2002, kyoto_dst, remote_fetch, wdc
+from geopipe.sources.timeseries import SeriesReader, frame_to_dataset
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
 
 VARIABLES = ("sym_h", "asy_h", "sym_d", "asy_d", "dst", "kp")
 _KYOTO = "WDC for Geomagnetism, Kyoto"
@@ -71,6 +73,12 @@ def read_frame(path: str, raw: bytes) -> tuple[pd.DataFrame, str]:
             raise InputError(path, f"IAGA-2002 file of {code} reports {', '.join(parsed.data.columns)}: "
                                    "no ASY/SYM/Dst/Kp index column (observatory data is not an index)")
         return parsed.data[list(known)].rename(columns=known), "iaga2002"
+    if kyoto_dst.looks_like(raw):
+        return kyoto_dst.read(path, raw), "kyoto-dst-html"
+    if gfz.looks_like_json(raw):
+        return gfz.read_json(path, raw), "gfz-kp-json"
+    if gfz.looks_like_text(raw):
+        return gfz.read_text(path, raw), "gfz-kp-text"
     kind = wdc.looks_like(raw)
     if kind == "asysym":
         return wdc.read_asysym(path, raw), "wdc-asysym"
@@ -89,7 +97,7 @@ class ISGIReader(SeriesReader):
     suffixes = (".dat", ".txt", ".wdc", ".request", ".iaga", ".iaga2002", ".dst", ".kp", ".sym", ".asy")
 
     def open_dataset(self, path: str) -> xr.Dataset:
-        raw, record = read_bytes(path, self.options.get("remote_options"))
+        raw, record = remote_fetch.read_bytes(path, self.options.get("remote_options"))
         frame, fmt = read_frame(path, raw)
         for name in VARIABLES:  # one fixed schema, whatever the file holds
             if name not in frame:
@@ -102,3 +110,20 @@ class ISGIReader(SeriesReader):
     def write(self, ds: xr.Dataset, store: str, sources, storage_options: dict | None = None):
         ds.attrs.pop("geopipe_input_format", None)
         return super().write(ds, store, sources, storage_options)
+
+    @classmethod
+    def remote_inputs(cls, start, end=None, remote: str | None = None, index: str = "Dst", **options):
+        """ISGI/Kyoto/GFZ requests; ``index`` is the ISGI web service's index (Dst, Kp, AE, ...)."""
+        return super().remote_inputs(start, end, remote, index=index, **options)
+
+    @classmethod
+    def add_arguments(cls, parser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--index", default="Dst", help="with --remote isgi: the ISGI web service index "
+                                                           "(Dst, Kp, AE, aa, am, ...; default Dst)")
+
+    @classmethod
+    def options(cls, args) -> dict:
+        from geopipe.sources import inputs
+
+        return inputs.request(args, cls.name, index=args.index)

@@ -1,5 +1,8 @@
 """NASA OMNI 1-minute solar wind at the bow-shock nose, from three CSV layouts, into one store.
 
+(SPDF's HRO ASCII is read by :mod:`geopipe.sources.omni_hro`, SWPC's real-time JSON by
+:mod:`geopipe.sources.swpc`; both land in the same variables.)
+
 Layouts (recognised from the column line; ``.bz2``/``.gz`` read as they are):
 
 * **CDAWeb CSV export** (``OMNI_HRO2_1MIN`` etc.): ``#`` lines before *and* after the table,
@@ -25,7 +28,7 @@ rest stay NaN at its times):
 OMNI fill values (9999.99 for B, 99999.9 speed, 999.99 density, 9999999. temperature,
 99.99 pressure, 99999 indices) and empty cells become NaN.  Columns not listed are dropped.
 Several files may share a store: a later file fills the store's NaNs, never overwrites
-(:func:`geopipe.sources.timeseries.merge_write`).
+(:func:`geopipe.store.merge`).
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from geopipe.errors import InputError
-from geopipe.sources.timeseries import Lines, SeriesReader, check_numeric, check_times, frame_to_dataset, read_bytes
+from geopipe.lazy import lazy_import
+from geopipe.sources.timeseries import Lines, SeriesReader, check_numeric, check_times, frame_to_dataset
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
 
 ATTRS = {
     "b_mag": {"long_name": "IMF magnitude, average of |B|", "units": "nT"},
@@ -122,11 +127,18 @@ class OMNIReader(SeriesReader):
 
     name = "omni"
     dim = "time"
-    suffixes = (".csv",)
+    suffixes = (".csv", ".asc", ".json")
 
     def open_dataset(self, path: str) -> xr.Dataset:
-        raw, record = read_bytes(path, self.options.get("remote_options"))
-        frame = read_frame(path, raw)
+        from geopipe.sources import omni_hro, remote_fetch, swpc
+
+        raw, record = remote_fetch.read_bytes(path, self.options.get("remote_options"))
+        if omni_hro.looks_like(raw):  # SPDF's HRO ASCII (1-min, 5-min)
+            frame = omni_hro.to_store(omni_hro.read(path, raw))
+        elif swpc.looks_like(raw):  # SWPC real-time JSON (at L1)
+            frame = swpc.read(path, raw)
+        else:
+            frame = read_frame(path, raw)
         ds = frame_to_dataset(frame, ATTRS, GLOBAL_ATTRS)
         ds.attrs["_geopipe_record"] = record
         return ds

@@ -11,8 +11,9 @@ that is ``n[.sub]:byte offset:d=YYYYMMDDHH:VAR:level:forecast:``.  Lines ``12.1`
 share one offset: they are two fields of one GRIB message.  A message runs from its offset
 to the next *distinct* offset (the last one to the end of the file).
 
-Planning picks the entries asked for and merges the byte ranges of neighbouring messages;
-fetching asks for each merged range once (fsspec ``cat_ranges``), checks that exactly the
+Planning picks the entries asked for and coalesces their byte ranges: neighbouring
+messages share one range, and small gaps are read through while that costs at most 5 % more
+bytes (:func:`plan_ranges`); fetching asks for each merged range once (fsspec ``cat_ranges``), checks that exactly the
 asked number of bytes came back (a server that ignores ``Range`` sends the whole file and
 is refused; a short body is retried) and retries 5xx answers, resets and short bodies with
 exponential backoff, a bounded number of times, before raising :class:`RemoteError` naming
@@ -29,9 +30,12 @@ import re
 import time
 from collections.abc import Callable, Sequence
 
-import fsspec
 
 from geopipe.errors import InputError, RemoteError
+from geopipe.lazy import lazy_import
+from geopipe.sources import polite
+
+fsspec = lazy_import("fsspec")
 
 log = logging.getLogger(__name__)
 
@@ -101,20 +105,51 @@ def message_spans(entries: Sequence[IdxEntry]) -> dict[int, int | None]:
     return dict(itertools.pairwise([*offsets, None]))
 
 
-def plan_ranges(entries: Sequence[IdxEntry], wanted: Sequence[IdxEntry], max_gap: int = 0) -> list[tuple[int, int | None]]:
-    """Merged ``[start, end)`` byte ranges holding the messages of ``wanted`` (end None: to the end of file).
+#: gaps of unwanted bytes up to this size may be read through, to save a request: at
+#: ~50 ms a request and ~20 MB/s, one request costs about the time of 1 MB
+DEFAULT_MAX_GAP = 2**20
+#: bytes read through gaps, at most this fraction of the bytes asked for
+DEFAULT_MAX_WASTE = 0.05
 
-    Ranges closer than ``max_gap`` bytes are merged into one request (0: only adjacent ones).
+
+def plan_ranges(entries: Sequence[IdxEntry], wanted: Sequence[IdxEntry], max_gap: int = DEFAULT_MAX_GAP,
+                max_waste: float = DEFAULT_MAX_WASTE) -> list[tuple[int, int | None]]:
+    """Coalesced ``[start, end)`` byte ranges holding the messages of ``wanted`` (end None: to
+    the end of file), each message once (the fields of one message share its range).
+
+    Neighbouring messages always share a range.  Ranges parted by unwanted bytes are joined
+    too, smallest gap first, while the gap is at most ``max_gap`` bytes and all the gaps
+    read through stay within ``max_waste`` of the bytes asked for -- so a plan never fetches
+    more than ``1 + max_waste`` times what it needs, in as few requests as that allows.
     """
     spans = message_spans(entries)
-    out: list[list] = []
+    runs: list[list] = []  # adjacent messages first: [start, end]
     for start in sorted({e.offset for e in wanted}):
         end = spans[start]
-        if out and out[-1][1] is not None and start - out[-1][1] <= max_gap:
-            out[-1][1] = end
+        if runs and runs[-1][1] == start:
+            runs[-1][1] = end
         else:
-            out.append([start, end])
+            runs.append([start, end])
+    needed = sum(b - a for a, b in runs if b is not None)
+    gaps = sorted((b[0] - a[1], i) for i, (a, b) in enumerate(itertools.pairwise(runs)))
+    budget, join = max_waste * needed, set()
+    for gap, i in gaps:
+        if gap > max_gap or gap > budget:
+            break
+        budget -= gap
+        join.add(i)
+    out: list[list] = []
+    for i, run in enumerate(runs):
+        if i - 1 in join:
+            out[-1][1] = run[1]
+        else:
+            out.append(list(run))
     return [(a, b) for a, b in out]
+
+
+def range_bytes(ranges: Sequence[tuple[int, int | None]], size: int) -> int:
+    """Bytes a plan of :func:`plan_ranges` fetches from a file of ``size`` bytes."""
+    return sum((size if b is None else b) - a for a, b in ranges)
 
 
 # ----------------------------------------------------------------------------- fetching
@@ -131,8 +166,13 @@ class Retry:
     max_delay: float = 16.0
     timeout: float = 30.0
 
-    def wait(self, attempt: int) -> None:
-        time.sleep(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2))
+    def wait(self, attempt: int, retry_after: float | None = None) -> None:
+        """Back off before try ``attempt``; a server's ``Retry-After`` (429, 503) is honoured, up to
+        ``4 * max_delay``."""
+        delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, 4 * self.max_delay))
+        polite.sleep(delay)
 
 
 class _ShortBody(OSError):
@@ -144,7 +184,8 @@ def _retriable(exc: BaseException) -> bool:
         return False  # 404 / 403: asking again will not help
     status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
     if isinstance(status, int):
-        return status >= 500 or status in (408, 429)
+        # NOMADS answers an over-eager client with 302 (to an error page) or 429
+        return status >= 500 or status in (302, 408, 429)
     if isinstance(exc, (OSError, TimeoutError)):
         return True
     return any(c.__module__.split(".")[0] in ("aiohttp", "botocore", "aiobotocore", "urllib3", "requests")
@@ -175,11 +216,21 @@ def filesystem(url: str, storage_options: dict | None = None, timeout: float | N
     return fsspec.core.url_to_fs(url, **options)
 
 
+def _retry_after(exc: BaseException | None) -> float | None:
+    """Seconds from a ``Retry-After`` header of an HTTP error (aiohttp keeps the headers)."""
+    headers = getattr(exc, "headers", None) or {}
+    try:
+        return float(headers.get("Retry-After")) if headers.get("Retry-After") is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _with_retry(url: str, what: str, call: Callable[[], object], retry: Retry):
     last = None
     for attempt in range(retry.attempts):
         if attempt:
-            retry.wait(attempt)
+            retry.wait(attempt, _retry_after(last))
+        polite.throttle(url)
         try:
             return call()
         except Exception as exc:  # sorted into retriable or not just below
@@ -188,6 +239,23 @@ def _with_retry(url: str, what: str, call: Callable[[], object], retry: Retry):
             last = exc
             log.info("%s: %s failed (%s), attempt %d of %d", url, what, _describe(exc), attempt + 1, retry.attempts)
     raise RemoteError(f"{url}: {what} failed after {retry.attempts} attempts: {_describe(last)}") from last
+
+
+def call_with_retry(url: str, what: str, call: Callable[[], object], retry: Retry = Retry()):
+    """``call()`` with the retries, rate limit and error text of every remote read here."""
+    return _with_retry(url, what, call, retry)
+
+
+def exists(url: str, storage_options: dict | None = None, retry: Retry = Retry()) -> bool:
+    """Whether ``url`` exists (404 -> False; 5xx, 429 and resets are retried)."""
+    fs, path = filesystem(url, storage_options, retry.timeout)
+    try:
+        _with_retry(url, "probe", lambda: fs.info(path), retry)
+    except RemoteError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            return False
+        raise
+    return True
 
 
 def fetch_file(url: str, storage_options: dict | None = None, retry: Retry = Retry()) -> bytes:
@@ -218,6 +286,7 @@ def fetch_ranges(url: str, ranges: Sequence[tuple[int, int | None]], storage_opt
     for attempt in range(retry.attempts):
         if attempt:
             retry.wait(attempt)
+        polite.throttle(url)
         results = fs.cat_ranges([path] * len(pending), [ranges[i][0] for i in pending],
                                 [ranges[i][1] for i in pending], on_error="return")
         still = []

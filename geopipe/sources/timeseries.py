@@ -3,15 +3,10 @@
 * :func:`read_bytes`   one input, local or remote (fsspec), decompressed (bz2/gzip/xz by magic)
 * :class:`Lines`      where each table row sits in the file (numpy), so errors can name the line
 * :func:`check_numeric`, :func:`check_times` vectorised checks that raise ``InputError(path, ..., line)``
-* :func:`merge_write`  write a time series into a store shared by several files and cadences
 
-``merge_write`` exists because :func:`geopipe.store.append` only adds *new* time steps: it
-never fills a variable at a time the store already holds.  Index stores get such fills
-(Dst after SYM-H at the same hours; the complete 2018 file after the one that stopped in
-September), so when the new data would fill a gap the whole store is merged in memory
-(existing values win, NaNs are filled) and rewritten with :func:`geopipe.store.replace`.
-Index stores are small (about 13 MB per year of six float32 1-minute variables), so this
-is cheap; the common case -- the next year -- stays a plain idempotent append.
+The readers join their store by merging on ``time`` (:func:`geopipe.store.merge`): a later
+file appends, a file over the same days (Dst after SYM-H, the complete year after a partial
+one) fills the store's gaps, stored values win.
 """
 
 from __future__ import annotations
@@ -24,16 +19,18 @@ import os
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
-from geopipe import store as _store
-from geopipe.config import is_url, resolve_store
+from geopipe.config import is_url
 from geopipe.errors import InputError
 from geopipe.provenance import file_record
-from geopipe.sources import urls
+from geopipe.sources import inputs
 from geopipe.sources.base import SourceReader
 from geopipe.sources.remote import fetch_file
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
+xr = lazy_import("xarray")
+_store = lazy_import("geopipe.store")
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +58,8 @@ def read_bytes(path: str, storage_options: Mapping | None = None) -> tuple[bytes
             raise InputError(path, f"cannot be read: {exc}") from exc
         path = os.path.abspath(local)
     record = file_record(path, storage_options, data=raw)
+    if raw.startswith(b"PK\x03\x04"):  # a zip (ISGI's web service answers one)
+        raw = _unzip(path, raw)
     for magic, decompress, kind in _MAGIC:
         if raw.startswith(magic):
             try:
@@ -71,6 +70,21 @@ def read_bytes(path: str, storage_options: Mapping | None = None) -> tuple[bytes
     if not raw.strip():
         raise InputError(path, "the file is empty")
     return raw, record
+
+
+def _unzip(path: str, raw: bytes) -> bytes:
+    """The one data file of a zip archive (several: concatenated in name order)."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            names = sorted(n for n in zf.namelist() if not n.endswith("/"))
+            if not names:
+                raise InputError(path, "the zip archive holds no file")
+            return b"".join(zf.read(n) for n in names)
+    except zipfile.BadZipFile as exc:
+        raise InputError(path, f"corrupt zip archive ({exc})") from None
 
 
 class Lines:
@@ -161,54 +175,21 @@ def frame_to_dataset(frame: pd.DataFrame, attrs: Mapping[str, Mapping], global_a
     return ds
 
 
-def merge_write(ds: xr.Dataset, store: str, dim: str = "time", chunks: Mapping[str, int] | None = None,
-                sources: Iterable[Mapping] | None = None, storage_options: Mapping | None = None) -> _store.WriteResult:
-    """Write ``ds`` into ``store``: append new steps, fill the store's gaps, keep its values.
-
-    Returns a :class:`geopipe.store.WriteResult` (``written`` new steps, ``skipped`` steps
-    already present).  Re-running the same input writes nothing.
-    """
-    url = resolve_store(store)
-    with _store.store_lock(url):  # read, merge and rewrite as one step for other writers
-        sources = list(sources or [])
-        if not _store.exists(url, storage_options=storage_options):
-            return _store.append(ds, url, dim=dim, chunks=chunks, sources=sources, storage_options=storage_options)
-        old = _store.open_store(url, storage_options=storage_options)
-        present = pd.Index(old[dim].values)
-        index = pd.Index(ds[dim].values)
-        shared = index.isin(present)
-        fresh = index[~shared]
-        if len(fresh) == 0 or len(present) == 0 or fresh.min() > present.max():
-            # the usual case (a later file, a re-run, another index over the same days): the
-            # store layer appends the new steps, adds new variables and fills the store's gaps
-            return _store.append(ds, url, dim=dim, chunks=chunks, sources=sources, storage_options=storage_options)
-        # steps earlier than the store's end: rewrite the store in time order, stored values winning
-        merged = old.load().combine_first(ds).sortby(dim)
-        merged = merged[list(old.data_vars) + [v for v in ds.data_vars if v not in old.data_vars]]
-        for name, var in ds.data_vars.items():  # combine_first keeps the store's attrs; new variables keep theirs
-            if not merged[name].attrs:
-                merged[name].attrs = dict(var.attrs)
-        for var in merged.variables.values():
-            var.encoding = {}
-        summary = f"merged {len(fresh)} new {dim} steps and filled gaps at {int(shared.sum())} stored steps"
-        _store.replace(merged, url, dim=dim, chunks=chunks, sources=sources, summary=summary,
-                       storage_options=storage_options)
-        return _store.WriteResult(url, len(fresh), int(shared.sum()), [v for v in ds.data_vars if v not in old],
-                                  [str(t) for t in fresh])
-
-
 class SeriesReader(SourceReader):
-    """A reader of 1-D index series (ISGI, OMNI): merged into the store, monthly remote URLs."""
+    """A reader of 1-D index series (ISGI, OMNI): merged into the store by time, monthly remote URLs.
 
-    def write(self, ds: xr.Dataset, store: str, sources, storage_options: dict | None = None):
-        return merge_write(ds, store, dim=self.dim, chunks=self.chunks(), sources=sources,
-                           storage_options=storage_options)
+    Several files and cadences feed one store (an hourly Dst file after a one-minute SYM-H
+    file covering the same days): :func:`geopipe.store.merge` by ``time`` appends new
+    steps, fills the store's gaps and keeps its values."""
+
+    joins = "merge"
+    key = "time"
 
     @classmethod
     def add_arguments(cls, parser) -> None:
-        urls.add_arguments(parser, cls.name)
+        inputs.add_arguments(parser, cls.name)
 
     @classmethod
     def options(cls, args) -> dict:
-        return urls.options(args, cls.name)
+        return inputs.request(args, cls.name)
 

@@ -29,9 +29,11 @@ Dst uses its century columns, and YY >= 57 -> 19YY when they are blank.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from geopipe.errors import InputError
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 ASYSYM_LABEL = b"ASYSYM N6E01"
 ASYSYM_CENTRE = b"WDCC2KYOTO"

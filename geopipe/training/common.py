@@ -75,7 +75,7 @@ class Run:
             prov = report.provenance(store, device, dataclasses.asdict(params))
             folders[kind] = str(report.write_model_folder(
                 self.staging_for(kind), out, r, config=config_fn(store, r),
-                normalization=as_json(store.channels, store.mean, store.std), prov=prov,
+                normalization=rung_normalization(store, r), prov=prov,
                 metrics={**metrics, "model": kind}, ladder_md=md, header=header))
         metrics["folders"] = folders
         if top.kind in folders:
@@ -90,6 +90,12 @@ class Run:
         return metrics
 
 
+def rung_normalization(store, r: RungResult) -> dict:
+    """The train statistics of the channels the rung reads (all, or ``r.channels``)."""
+    idx = list(range(len(store.channels))) if r.channels is None else list(r.channels)
+    return as_json([store.channels[i] for i in idx], store.mean[idx], store.std[idx])
+
+
 def run_keras(res: RungResult, run: Run, build, loss, metrics, train, val, p) -> None:
     """Fit the Keras rung ``res.kind`` into its staging folder; fills model, history, seconds."""
     from geopipe.training.keras_fit import fit_keras
@@ -98,8 +104,7 @@ def run_keras(res: RungResult, run: Run, build, loss, metrics, train, val, p) ->
     model, history, seconds = fit_keras(
         build, loss, metrics, train, val, run.staging_for(res.kind), device, epochs=p.epochs, lr=p.lr,
         optimizer=p.optimizer, clipnorm=p.clipnorm, patience=p.patience, seed=p.seed, verbose=p.verbose)
-    store = train.store
-    res.model = KerasPredictor(model, as_json(store.channels, store.mean, store.std), res.task)
+    res.model = KerasPredictor(model, rung_normalization(train.store, res), res.task)
     res.history, res.seconds = history, seconds
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from geopipe.errors import GeopipeError
+from geopipe.errors import ParameterError
+from geopipe.training.params import DEVICES  # declared once there
 
 log = logging.getLogger(__name__)
-DEVICES = ("cpu", "gpu", "auto")
 
 
 @dataclasses.dataclass
@@ -53,10 +53,10 @@ def configure(device: str = "auto") -> Device:
     import tensorflow as tf
 
     if device not in DEVICES:
-        raise GeopipeError(f"--device must be one of {', '.join(DEVICES)}, not {device!r}")
+        raise ParameterError("device", f"must be one of {', '.join(DEVICES)}", device)
     gpus = tf.config.list_physical_devices("GPU")
     if device == "gpu" and not gpus:
-        raise GeopipeError("--device gpu: TensorFlow sees no GPU on this machine (use --device cpu or auto)")
+        raise ParameterError("device", "TensorFlow sees no GPU on this machine (use cpu or auto)", device)
     if device == "gpu" or (device == "auto" and gpus):
         names = [d.name for d in tf.config.list_logical_devices("GPU")]
         keras.mixed_precision.set_global_policy("mixed_float16")

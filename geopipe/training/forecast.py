@@ -1,15 +1,19 @@
 """Train forecast models on a window store: the SYM-H ladder up to an LSTM.
 
-Rungs (geopipe.training.ladder.FORECAST_LADDER): persistence, linear AR (ridge), the
-Burton model (only when the store has solar-wind driver channels; otherwise the rung is
-skipped with the reason), a one-hidden-layer network, the LSTM.  The scikit-learn rungs
+Rungs (geopipe.training.ladder.FORECAST_LADDER): persistence, linear AR (ridge) on the
+index channels, ARX (the same plus the solar-wind driver channels), the Burton model, a
+one-hidden-layer network, the index-only LSTM and the LSTM on every channel.  ARX, Burton
+and the index-only LSTM need a window store built with drivers (otherwise they are skipped
+with the reason; the LSTM is then the index-only one).  With drivers the LSTM carries a
+linear skip started at the ARX fit, so it learns the correction to the linear forecast.
+Each rung is scored pooled over the test split and per test storm.  The scikit-learn rungs
 are fitted on up to ``max_windows`` train windows; the LSTM streams the train split.
 All are scored per lead on the test split against the same targets.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -19,29 +23,11 @@ from geopipe.errors import GeopipeError, InputError
 from geopipe.models import metrics as M
 from geopipe.models import simple
 from geopipe.models.burton import Burton, driver_channels
-from geopipe.models.data import SampleStore, StreamDataset, forecast_target
+from geopipe.models.data import SampleStore, StreamDataset, _strings, forecast_target
+from geopipe.training import anchors
 from geopipe.training import ladder as L
+from geopipe.training.params import ForecastParams  # noqa: F401  (declared once there)
 from geopipe.training.common import Run, header_lines, parse_params, run_keras, time_it
-
-
-@dataclasses.dataclass
-class ForecastParams:
-    units: tuple = (64, 32)
-    dropout: float = 0.2
-    residual: bool = True
-    loss: str = "mse"
-    epochs: int = 30
-    batch_size: int = 128
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    clipnorm: float | None = 1.0
-    patience: int = 5
-    device: str = "auto"
-    seed: int = 0
-    max_windows: int = 50_000
-    hidden: int = 32
-    alpha: float = 1.0
-    verbose: int = 0
 
 
 def leads_minutes(store: SampleStore) -> np.ndarray:
@@ -70,6 +56,18 @@ def cadence_minutes(store: SampleStore) -> float:
     return float(gaps[gaps > 0].min())
 
 
+def index_channels(store: SampleStore) -> list[int] | None:
+    """Indices of the index channels (target and extras) of a store built with drivers; None
+    when the store has no driver channels."""
+    names = [c for c in str(store.attrs.get("index_channels", "")).split(",") if c]
+    if not store.attrs.get("driver_spec") or not names:
+        return None
+    return [store.channels.index(c) for c in names]
+
+
+NO_DRIVERS = "no solar-wind driver channels in the window store (build it with --drivers)"
+
+
 def _finite_rows(store: SampleStore, split: str) -> np.ndarray:
     """Rows of a split whose every target is finite (targets are small: read in full)."""
     rows = store.indices(split)
@@ -87,11 +85,22 @@ def _fit(kind: str, store: SampleStore, p: ForecastParams, run: Run, cache: dict
         data = store.take(rows)
         cache["train"] = (np.asarray(data["x"], "f8"), np.asarray(data["y"], "f8"))
     x, y = cache.get("train", (None, None))
+    idx = index_channels(store)
     if kind == "persistence":
         res.model = simple.Persistence(n_leads=np.int64(len(leads)))
     elif kind == "ar":
-        res.model, res.seconds = time_it(lambda: simple.LinearAR.fit(x, y, store.mean, store.std, alpha=p.alpha))
+        res.channels = idx
+        sub = slice(None) if idx is None else idx
+        res.model, res.seconds = time_it(lambda: simple.LinearAR.fit(x[..., sub], y, store.mean[sub], store.std[sub],
+                                                                     alpha=p.alpha))
         res.config = {"alpha": p.alpha}
+    elif kind == "arx":
+        if idx is None:
+            res.skipped = NO_DRIVERS
+            return res
+        res.model, res.seconds = time_it(lambda: simple.LinearARX.fit(x, y, store.mean, store.std, alpha=p.alpha))
+        res.config = {"alpha": p.alpha}
+        cache["arx"] = res.model
     elif kind == "burton":
         drivers, why = driver_channels(store.channels)
         if drivers is None:
@@ -108,24 +117,36 @@ def _fit(kind: str, store: SampleStore, p: ForecastParams, run: Run, cache: dict
         res.model, res.seconds = time_it(lambda: simple.WindowMLP.fit(x, y, store.mean, store.std, hidden=p.hidden,
                                                                       seed=p.seed))
         res.config = {"hidden": p.hidden, "converged": res.model.converged}
-    elif kind == "lstm":
+    elif kind == "lstm_index":
+        if idx is None:
+            res.skipped = NO_DRIVERS + "; the LSTM rung is the index-only LSTM"
+            return res
+        res.channels = idx
         _fit_lstm(res, store, p, run, len(leads))
+    elif kind == "lstm":
+        arx = cache.get("arx") if (p.linear_skip and idx is not None) else None
+        _fit_lstm(res, store, p, run, len(leads), linear=None if arx is None else (arx.coef, arx.intercept))
     return res
 
 
-def _fit_lstm(res: L.RungResult, store: SampleStore, p: ForecastParams, run: Run, n_leads: int) -> None:
+def _fit_lstm(res: L.RungResult, store: SampleStore, p: ForecastParams, run: Run, n_leads: int,
+              linear=None) -> None:
     import keras
 
     from geopipe.models.lstm import build_lstm
 
-    train = StreamDataset(store, "train", p.batch_size, forecast_target, rows=_finite_rows(store, "train"), seed=p.seed)
-    val = StreamDataset(store, "val", p.batch_size, forecast_target, rows=_finite_rows(store, "val"), shuffle=False)
+    ch = res.channels
+    train = StreamDataset(store, "train", p.batch_size, forecast_target, rows=_finite_rows(store, "train"), seed=p.seed,
+                          channels=ch)
+    val = StreamDataset(store, "val", p.batch_size, forecast_target, rows=_finite_rows(store, "val"), shuffle=False,
+                        channels=ch)
     arch = {"units": [int(u) for u in p.units], "dropout": p.dropout, "residual": p.residual}
     history = int(store.ds["x"].shape[1])
-    run_keras(res, run, lambda: build_lstm(len(store.channels), history, n_leads, target_mean=float(store.mean[0]),
-                                           target_std=float(store.std[0]), **arch),
+    n_ch = len(store.channels) if ch is None else len(ch)
+    run_keras(res, run, lambda: build_lstm(n_ch, history, n_leads, target_mean=float(store.mean[0]),
+                                           target_std=float(store.std[0]), linear=linear, **arch),
               p.loss, [keras.metrics.RootMeanSquaredError(name="rmse")], train, val, p)
-    res.config = {**arch, "loss": p.loss, "optimizer": p.optimizer, "lr": p.lr, "clipnorm": p.clipnorm,
+    res.config = {**arch, "linear_skip": linear is not None, "loss": p.loss, "optimizer": p.optimizer, "lr": p.lr, "clipnorm": p.clipnorm,
                   "epochs": p.epochs, "batch_size": p.batch_size}
 
 
@@ -148,29 +169,72 @@ def _score(store: SampleStore, results: list[L.RungResult], leads, cadence, batc
         ys.append(np.asarray(data["y"], "f8"))
         for r in results:
             if not r.skipped:
-                preds[r.kind].append(np.asarray(r.model.predict(data["x"]), "f8"))
+                xin = data["x"] if r.channels is None else data["x"][..., r.channels]
+                preds[r.kind].append(np.asarray(r.model.predict(xin), "f8"))
     x0, y = np.concatenate(xs)[..., None], np.concatenate(ys)
     storm = store.coord("storm")
     storm = None if storm is None else storm[rows].astype(bool)
     times = store.coord("time")
     obs = _observations(times[rows], x0, y, leads, cadence) if times is not None else None
     pers = np.concatenate(preds["persistence"])
+    storms = test_storms(store, rows, y, obs)
     for r in results:
         if r.skipped:
             continue
         pred = np.concatenate(preds[r.kind])
-        r.scores = {}
-        for j, lead in enumerate(leads):
-            s = M.forecast_scores(y[:, j], pred[:, j], pers[:, j], storm)
-            s["lag_minutes"] = (M.best_lag(times[rows] + np.timedelta64(int(lead * 60), "s"), pred[:, j], obs,
-                                           2 * lead, cadence) if obs is not None else float("nan"))
-            r.scores[int(lead) if float(lead).is_integer() else float(lead)] = s
+        r.scores = _lead_scores(y, pred, pers, storm, times[rows] if times is not None else None, obs, leads, cadence)
+        r.by_storm = {name: _lead_scores(y[sel], pred[sel], pers[sel], None, times[rows][sel], obs, leads, cadence)
+                      for name, (sel, _) in storms.items()}
+    return {name: info for name, (_, info) in storms.items()}
+
+
+def _lead_scores(y, pred, pers, storm, times, obs, leads, cadence) -> dict:
+    out = {}
+    for j, lead in enumerate(leads):
+        s = M.forecast_scores(y[:, j], pred[:, j], pers[:, j], storm)
+        s["lag_minutes"] = (M.best_lag(times + np.timedelta64(int(lead * 60), "s"), pred[:, j], obs, 2 * lead, cadence)
+                            if obs is not None else float("nan"))
+        out[int(lead) if float(lead).is_integer() else float(lead)] = s
+    return out
+
+
+def test_storms(store: SampleStore, rows: np.ndarray, y: np.ndarray, obs: pd.Series | None = None,
+                min_windows: int = 12) -> dict:
+    """The test split's storms: ``{label: (window mask, info)}``, a window belonging to a storm
+    when its history-to-last-lead span overlaps the storm (onset..end of recovery); ``min``
+    is the lowest observed value in the storm."""
+    onset, end, split = store.coord("event_onset"), store.coord("event_end"), store.coord("event_split")
+    times, step, lead = store.coord("time"), store.coord("step"), store.coord("lead")
+    if onset is None or times is None or step is None:
+        return {}
+    t = times[rows]
+    first = t + np.timedelta64(int(float(np.min(step)) * 60), "s")
+    last = t + np.timedelta64(int(float(np.max(lead)) * 60), "s")
+    out = {}
+    for a, b, sp in zip(onset, end, _strings(split)):
+        if sp != "test":
+            continue
+        sel = (first <= b) & (last >= a)
+        if sel.sum() < min_windows:
+            continue
+        label = f"{pd.Timestamp(a):%Y-%m-%d}"
+        out[label] = (sel, {"onset": str(pd.Timestamp(a)), "end": str(pd.Timestamp(b)), "windows": int(sel.sum()),
+                            "min": float(obs[a:b].min()) if obs is not None and len(obs[a:b]) else
+                            float(np.nanmin(y[sel]))})
+    return out
 
 
 def _config(store: SampleStore, r: L.RungResult, leads, cadence) -> dict:
-    return {"format": "keras" if r.kind == "lstm" else "npz", "kind": r.kind, "task": "forecast",
-            "channels": store.channels, "target": store.channels[0], "history": int(store.ds["x"].shape[1]),
+    channels = store.channels if r.channels is None else [store.channels[i] for i in r.channels]
+    spec = json.loads(store.attrs.get("driver_spec") or "null")
+    uses_drivers = spec is not None and any(c in spec["channels"] for c in channels)
+    index = [c for c in str(store.attrs.get("index_channels", "")).split(",") if c] or channels
+    return {"format": "keras" if r.kind.startswith("lstm") else "npz", "kind": r.kind, "task": "forecast",
+            "channels": channels, "target": store.channels[0], "history": int(store.ds["x"].shape[1]),
             "leads": [float(v) for v in leads], "cadence_minutes": cadence,
+            "source_cadence_minutes": float(store.attrs.get("source_cadence_minutes", cadence)),
+            "index_channels": [c for c in index if c in channels],
+            **({"drivers": spec} if uses_drivers else {}),
             "units": store.ds["y"].attrs.get("units", "nT"), **r.config}
 
 
@@ -189,11 +253,16 @@ def _train(windows, kinds, out_for, params, root=None) -> dict:
         for r in results:
             if r.skipped and r.kind in out_for and root is None:  # the one model asked for cannot run
                 raise GeopipeError(f"{store.path}: cannot train {r.kind}: {r.skipped}")
-        _score(store, results, leads, cadence, p.batch_size)
+        storms = _score(store, results, leads, cadence, p.batch_size)
         lines, flags = L.forecast_verdict(results, cadence)
+        more, storm_flags = L.storm_verdict(results, storms)
+        lines, flags = lines + more, {**flags, **storm_flags, "test_storms": storms}
         header = header_lines(store, run.device) + [
             f"- target: {store.channels[0]}; history {store.ds['x'].shape[1]} steps of {cadence:g} min; "
             f"leads {', '.join(f'{v:g}' for v in leads)} min"]
+        if storms:
+            header += ["", "## Per test storm (RMSE in nT, ratio to persistence in brackets)", "",
+                       L.storm_table(results, storms), "", *anchors.report_lines(storms, results)]
         return run.write(results, store, p, lambda s, r: _config(s, r, leads, cadence), lines, flags, header, root=root)
     finally:
         run.cleanup()

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from geopipe.errors import GeopipeError
-
-OPTIMIZERS = ("adam", "rmsprop")
+from geopipe.errors import ParameterError
+from geopipe.training.params import OPTIMIZERS  # declared once there
 
 
 @contextlib.contextmanager
@@ -40,7 +39,7 @@ def make_optimizer(name: str, lr: float, clipnorm: float | None = None):
         return keras.optimizers.Adam(**kw)
     if name == "rmsprop":
         return keras.optimizers.RMSprop(**kw)
-    raise GeopipeError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, not {name!r}")
+    raise ParameterError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}", name)
 
 
 def fit_keras(build, loss, metrics, train, val, out_dir, device, *, epochs: int, lr: float,

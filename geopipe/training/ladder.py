@@ -10,17 +10,20 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import pandas as pd
+from geopipe.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 SEGMENTATION_LADDER = ("zero", "climatology", "threshold", "logreg", "mlp", "unet")
-FORECAST_LADDER = ("persistence", "ar", "burton", "mlp", "lstm")
+FORECAST_LADDER = ("persistence", "ar", "arx", "burton", "mlp", "lstm_index", "lstm")
 SEGMENTATION_BASELINES = ("zero", "climatology")
 FORECAST_BASELINES = ("persistence",)
 NAMES = {
     "segmentation": {"zero": "all-zero baseline", "climatology": "climatology", "threshold": "threshold rule",
                      "logreg": "pixel-wise logistic regression", "mlp": "per-pixel MLP", "unet": "U-Net"},
-    "forecast": {"persistence": "persistence", "ar": "linear AR (ridge)", "burton": "Burton model",
-                 "mlp": "one-hidden-layer network", "lstm": "LSTM"},
+    "forecast": {"persistence": "persistence", "ar": "linear AR (ridge)", "arx": "ARX (AR + drivers, ridge)",
+                 "burton": "Burton model", "mlp": "one-hidden-layer network", "lstm_index": "index-only LSTM",
+                 "lstm": "LSTM"},
 }
 MASK_COLUMNS = ("dice", "tversky", "iou", "pod", "far", "csi", "accuracy")
 LEAD_COLUMNS = ("rmse", "mae", "r2", "skill", "rmse_storm", "lag_minutes")
@@ -39,6 +42,8 @@ class RungResult:
     history: pd.DataFrame | None = None
     scores: dict = dataclasses.field(default_factory=dict)  # masks: flat; forecasts: {lead: {...}}
     config: dict = dataclasses.field(default_factory=dict)
+    channels: list | None = None  # indices of the store's channels the rung reads (None: all)
+    by_storm: dict = dataclasses.field(default_factory=dict)  # forecasts: {storm label: {lead: {...}}}
 
     @property
     def name(self) -> str:
@@ -52,6 +57,8 @@ class RungResult:
             out.update(self.scores)
         else:
             out["leads"] = {str(k): v for k, v in self.scores.items()}
+            if self.by_storm:
+                out["storms"] = {name: {str(k): v for k, v in leads.items()} for name, leads in self.by_storm.items()}
         return out
 
 
@@ -191,3 +198,43 @@ def forecast_table(results: list[RungResult]) -> str:
                     _fmt(s.get("rmse_storm"), 2), _fmt(s.get("lag_minutes"), 0), f"{r.seconds:.1f}"]
             rows.append(f"| {r.name} | {lead} | " + " | ".join(vals) + " |")
     return "\n".join(rows)
+
+
+def storm_table(results: list[RungResult], storms: dict) -> str:
+    """Per test storm and lead: each rung's RMSE and its ratio to persistence's."""
+    ran = [r for r in _ran(results) if r.by_storm]
+    head = ["storm", "min (nT)", "lead (min)"] + [r.name for r in ran]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    pers = next((r for r in ran if r.kind == "persistence"), None)
+    for name, info in storms.items():
+        for lead in (pers.by_storm.get(name, {}) if pers else {}):
+            p = pers.by_storm[name][lead]["rmse"]
+            cells = [f"{_fmt(r.by_storm[name][lead]['rmse'], 2)} ({_fmt(r.by_storm[name][lead]['rmse'] / p, 2)})"
+                     for r in ran]
+            rows.append(f"| {name} | {_fmt(info['min'], 0)} | {lead} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def storm_verdict(results: list[RungResult], storms: dict, ratio: float = 0.8) -> tuple[list[str], dict]:
+    """Per test storm and lead: is the top rung at most ``ratio`` of persistence's RMSE and below
+    every other rung?  Pooled is the whole test split (see :func:`forecast_verdict`)."""
+    ran = [r for r in _ran(results) if r.by_storm]
+    if not ran:
+        return [], {}
+    top = ran[-1]
+    pers = next((r for r in ran if r.kind == "persistence"), None)
+    lines, flags = [], {}
+    for name in storms:
+        for lead, s in top.by_storm.get(name, {}).items():
+            p = pers.by_storm[name][lead]["rmse"] if pers else float("nan")
+            others = {r.kind: r.by_storm[name][lead]["rmse"] for r in ran[:-1] if r is not pers}
+            beaten = [k for k, v in others.items() if not s["rmse"] < v]
+            flags.setdefault(name, {})[str(lead)] = {
+                "ratio_to_persistence": s["rmse"] / p if p else float("nan"),
+                "beats_every_rung_below": not beaten, "lag_minutes": s.get("lag_minutes")}
+            lines.append(f"Storm {name} at {lead} min: the {top.name} RMSE {_fmt(s['rmse'], 2)} nT is "
+                         f"{_fmt(s['rmse'] / p, 2)} of persistence's ({_fmt(p, 2)} nT; "
+                         f"{'within' if s['rmse'] <= ratio * p else 'NOT within'} {ratio:g})"
+                         + ("; it beats every rung below it." if not beaten else
+                            f"; it does NOT beat {', '.join(beaten)}."))
+    return lines, {"per_storm": flags}

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geopipe.atomic import temp_sibling
 from geopipe.models.io import save_json
 from geopipe.training.ladder import RungResult, flat_rows, forecast_table, mask_table
 
@@ -24,7 +25,7 @@ from geopipe.training.ladder import RungResult, flat_rows, forecast_table, mask_
 def staging_dir(out) -> Path:
     out = Path(out).expanduser().resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = temp_sibling(out)
     tmp.mkdir()
     return tmp
 

@@ -9,7 +9,6 @@ split from Zarr.  Every rung's probability threshold is chosen on the validation
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -20,29 +19,8 @@ from geopipe.models import metrics as M
 from geopipe.models import simple
 from geopipe.models.data import SampleStore, StreamDataset, mask_target
 from geopipe.training import ladder as L
+from geopipe.training.params import SegmentationParams  # noqa: F401  (declared once there)
 from geopipe.training.common import Run, header_lines, parse_params, run_keras, time_it
-
-
-@dataclasses.dataclass
-class SegmentationParams:
-    loss: str = "tversky"
-    depth: int = 4
-    filters: int = 16
-    dropout: float = 0.1
-    noise: float = 0.0
-    upsample: str = "transpose"
-    epochs: int = 20
-    batch_size: int = 16
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    clipnorm: float | None = None
-    patience: int = 5
-    device: str = "auto"
-    seed: int = 0
-    max_pixels: int = 200_000
-    pixels_per_sample: int = 512
-    hidden: int = 16
-    verbose: int = 0
 
 
 def _train_pixels(store: SampleStore, p: SegmentationParams):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from geopipe import flags
 from geopipe.cli import main
 from geopipe.datasets import gridread
 from geopipe.datasets.patches import box_fractions, build_patches
@@ -31,8 +32,8 @@ def opened(path):
 
 
 def strs(var) -> np.ndarray:
-    """A string variable as a plain str array (Zarr v3 strings may come back as numpy StringDType)."""
-    return np.asarray(var.values, dtype=object).astype(str)
+    """A split (CF flag variable) or string variable as a plain str array."""
+    return flags.decode(var)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from geopipe.datasets.splits import (
     storm_splits,
     with_gaps,
 )
-from geopipe.errors import InputError
+from geopipe.errors import ParameterError
 
 SPEC = "2017-01-01/2018-12-31:train,2019-01-01/2019-06-30:val,2019-07-01/2019-12-31:test"
 
@@ -43,7 +43,7 @@ def test_parse_dates_run_to_the_end_of_the_day():
     ("2018-01-01/2017-12-31:train", "ends before it starts"),
 ])
 def test_bad_specs_are_refused(spec, words):
-    with pytest.raises(InputError, match=words):
+    with pytest.raises(ParameterError, match=words):
         with_gaps(parse_splits(spec), "3D")
 
 
@@ -98,13 +98,13 @@ def test_storm_blocks_move_a_boundary_to_a_quiet_stretch_long_enough():
 
 def test_storm_blocks_need_three_storms_and_explicit_blocks_must_not_cut_one():
     onsets, ends = _storms(2)
-    with pytest.raises(InputError, match="needs at least 3"):
+    with pytest.raises(ParameterError, match="needs at least 3"):
         storm_blocks(onsets, ends, onsets[0], ends[-1])
     onsets, ends = _storms(4)
     mid = onsets[1] + (ends[1] - onsets[1]) // 2
     blocks = [b for b in with_gaps(parse_splits(
         f"2014-01-01/{pd.Timestamp(mid).isoformat()}:train,{pd.Timestamp(mid).isoformat()}/2017-01-01:test"), "0h")]
-    with pytest.raises(InputError, match="straddles"):
+    with pytest.raises(ParameterError, match="straddles"):
         storm_splits(onsets, ends, blocks)
 
 

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from geopipe import store
+from geopipe import flags, store
 from geopipe.cli import main
 from geopipe.datasets.windows import build_windows, issue_rows, regular_series
-from geopipe.errors import InputError
+from geopipe.errors import ParameterError
 
 KYOTO = ("isgi", "kyoto_asysym_iaga2002")
 MINUTE = np.timedelta64(1, "m")
@@ -35,7 +35,8 @@ def write_series(frame: pd.DataFrame, path) -> str:
 
 
 def strs(var) -> np.ndarray:
-    return np.asarray(var.values, dtype=object).astype(str)
+    """A split (CF flag variable) or string variable as a plain str array."""
+    return flags.decode(var)
 
 
 def spans(ds):
@@ -157,16 +158,22 @@ def test_drivers_become_extra_channels(month, tmp_path):
     path = write_series(omni, tmp_path / "omni.zarr")
     s = build_windows(month[1], str(tmp_path / "w.zarr"), drivers=[(path, ["bz_gsm", "speed"])], leads=[10, 30, 60])
     ds = xr.open_zarr(tmp_path / "w.zarr", consolidated=False).load()
-    assert s["channels"] == ["sym_h", "bz_gsm", "speed"] and list(ds["lead"].values) == [10, 30, 60]
+    # named drivers, their coupling V Bs and one gap mask per instrument (issue 17)
+    assert s["channels"] == ["sym_h", "bz_gsm", "speed", "vbs", "imf_missing", "plasma_missing"]
+    assert list(ds["lead"].values) == [10, 30, 60]
     t = pd.DatetimeIndex(ds["time"].values)
     i = len(t) // 3
     np.testing.assert_array_equal(ds["x"].values[i, :, 2], omni["speed"].loc[t[i] - pd.Timedelta("119min"):t[i]].to_numpy())
     np.testing.assert_array_equal(ds["y"].values[i], frame["sym_h"].reindex(t[i] + pd.to_timedelta([10, 30, 60], "min")))
-    assert np.isfinite(ds["x"].values).all()
+    assert np.isfinite(ds["x"].values).all()  # the 100-min driver gap is filled (60 min forward, then the median) ...
+    gap = omni.index[5000:5100]
+    over = (t >= gap[0]) & (t - pd.Timedelta("119min") <= gap[-1])
+    assert over.any() and (ds["x"].values[over, :, 4:6].max(axis=(1, 2)) == 1).all()  # ... and masked, not dropped
+    assert s["dropped"]["gap_in_history"] == 0
 
 
 def test_explicit_blocks_cutting_a_storm_are_refused(month, tmp_path, capsys):
-    with pytest.raises(InputError, match="straddles"):
+    with pytest.raises(ParameterError, match="straddles"):
         build_windows(month[1], str(tmp_path / "w.zarr"), splits="2017-09-01/2017-09-08:train,2017-09-09/2017-10-01:test")
     rc = main(["windows", "--store", month[1], "--out", str(tmp_path / "c.zarr"), "--extra", "asy_h",
                "--split", "2017-09-01/2017-09-20:train,2017-09-22/2017-10-01:test", "--gap", "1D", "--json"])
@@ -209,5 +216,5 @@ def test_storms_from_a_storm_store_or_table(month, built, tmp_path):
     assert s["storms"] == 3 and from_store["x"].values.tobytes() == ds["x"].values.tobytes()
     # a hand-made table: one long storm only in September's first half -> too few to split by storms
     (tmp_path / "events.csv").write_text("onset,end\n2017-09-07T20:00,2017-09-10T06:00\n")
-    with pytest.raises(InputError, match="needs at least 3"):
+    with pytest.raises(ParameterError, match="needs at least 3"):
         build_windows(month[1], str(tmp_path / "w2.zarr"), storms=str(tmp_path / "events.csv"))

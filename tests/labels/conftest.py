@@ -116,7 +116,7 @@ def planted_store(times, lat=None, lon=None, seed=11, thickness=True) -> xr.Data
     cold cores in the 300-500 hPa thickness."""
     from scipy import ndimage
 
-    from geopipe.labels.sphere import OMEGA, distance_deg
+    from geopipe.geometry import OMEGA, distance_deg
 
     lat = np.arange(90.0, -90.5, -1.0) if lat is None else lat
     lon = np.arange(0.0, 360.0, 1.0) if lon is None else lon

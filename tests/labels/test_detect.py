@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from geopipe.geometry import Grid, distance_km
 from geopipe.labels.detect import CYCLONE, TROPICAL, DetectParams, detect_nodes, node_mask
-from geopipe.labels.sphere import Grid, distance_km
 from tests.labels.conftest import planted_positions, planted_store
 
 TIMES = pd.date_range("2020-08-01", periods=6, freq="6h")

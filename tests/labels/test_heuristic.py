@@ -13,7 +13,7 @@ import xarray as xr
 from geopipe import store
 from geopipe.cli import main
 from geopipe.labels.heuristic import read_tables
-from geopipe.labels.sphere import KM_PER_DEG
+from geopipe.geometry import KM_PER_DEG
 from tests.labels.conftest import ibtracs_dataset, planted_positions, planted_store
 
 TIMES = pd.date_range("2020-08-01", periods=8, freq="6h")

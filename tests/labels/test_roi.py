@@ -11,8 +11,9 @@ from pyproj import Geod
 from geopipe import store
 from geopipe.cli import main
 from geopipe import tracks
-from geopipe.labels.roi import box_mask, disc_mask, roi_masks
-from geopipe.labels.sphere import EARTH_RADIUS_KM, Grid
+from geopipe.errors import ParameterError
+from geopipe.geometry import EARTH_RADIUS_KM, Grid
+from geopipe.labels.roi import box_mask, disc_mask, label_ibtracs, roi_masks
 from tests.labels.conftest import grid_dataset, ibtracs_dataset
 
 LAT = np.arange(90.0, -90.5, -1.0)  # GFS order: north to south
@@ -169,3 +170,26 @@ def test_cli_bad_tracks_store_is_a_one_line_error(stores, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err and "junk.zarr: not a best-track store" in err
     assert not (stores / "l.zarr").exists()
+
+
+def test_cli_radius_alone_replaces_the_catalog_box(stores, capsys):
+    """``--radius-km 500`` with the catalog's default box: great-circle discs, not an error."""
+    out_store = stores / "labels" / "discs.zarr"
+    args = ["labels", "ibtracs", "--grid-store", str(stores / "gfs.zarr"), "--tracks", str(stores / "ibtracs.zarr"),
+            "--out", str(out_store), "--radius-km", "500", "--window", "6h"]
+    assert main(args) == 0
+    assert "500 km discs" in capsys.readouterr().out
+    mask = xr.open_zarr(out_store, consolidated=False)["mask"]
+    assert mask.attrs["method"] == "disc" and mask.attrs["radius_km"] == 500.0 and "box_pixels" not in mask.attrs
+    # at 18:00 only S1 is active, at its fix (33N, 185E): the disc is every pixel within 500 km of it
+    lat, lon = np.meshgrid(mask["latitude"].values, mask["longitude"].values, indexing="ij")
+    _, _, dist_m = Geod(a=EARTH_RADIUS_KM * 1000, b=EARTH_RADIUS_KM * 1000).inv(
+        np.full(lat.size, 185.0), np.full(lat.size, 33.0), lon.ravel(), lat.ravel())
+    expected = (dist_m.reshape(lat.shape) / 1000 <= 500).astype("u1")
+    np.testing.assert_array_equal(mask.sel(time="2020-01-01 18:00").values, expected)
+
+
+def test_box_and_radius_together_name_both_parameters():
+    with pytest.raises(ParameterError) as info:
+        label_ibtracs("gfs", "ibtracs", "out", box=5, radius_km=300)
+    assert str(info.value) == "box/radius_km: give a box or a radius, not both"

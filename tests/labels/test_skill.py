@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from geopipe.labels.skill import SkillParams, skill
-from geopipe.labels.sphere import KM_PER_DEG
+from geopipe.geometry import KM_PER_DEG
 
 
 def track(track_id, lat0, lon0, dlon, times):

@@ -26,7 +26,7 @@ def test_cpu_is_float32_and_bad_choices_are_refused():
     assert device.kind == "cpu" and device.replicas == 1 and not device.mixed_precision
     assert keras.mixed_precision.global_policy().name == "float32"
     assert device.describe()["strategy"] != "MirroredStrategy"
-    with pytest.raises(GeopipeError, match="--device must be one of"):
+    with pytest.raises(GeopipeError, match="device 'tpu': must be one of"):
         configure("tpu")
     if not tf.config.list_physical_devices("GPU"):
         with pytest.raises(GeopipeError, match="no GPU"):

@@ -118,6 +118,6 @@ def test_cli_trains_one_rung_and_refuses_mismatched_options(patch_store, symh_wi
     assert main(["train", "unet", "--windows", symh_windows, "--out", str(tmp_path / "x")]) == 2
     assert "unet is a segmentation model: give --patches" in capsys.readouterr().err
     assert main(["train", "ar", "--windows", symh_windows, "--out", str(tmp_path / "y"), "--depth", "5"]) == 2
-    assert "--depth applies to segmentation models only" in capsys.readouterr().err
+    assert "--depth: applies to segmentation models only" in capsys.readouterr().err
     assert main(["train", "ar", "--windows", str(tmp_path / "missing.zarr"), "--out", str(tmp_path / "z")]) == 2
     assert "missing.zarr" in capsys.readouterr().err

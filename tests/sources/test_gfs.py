@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -172,11 +173,20 @@ def test_selections_name_fields_and_missing_ones(tmp_path, sample):
     np.testing.assert_array_equal(ds.t_tropopause.values[0], pick(sample, "t", "tropopause")["values"])
 
 
-def test_latest_cycle_waits_for_noaa_publication_and_resolution_names_the_product():
-    from geopipe.sources.gfs import latest_cycle, remote_urls
+def test_latest_cycle_is_the_newest_whose_idx_is_published_and_resolution_names_the_product(tmp_path):
+    from geopipe.sources.gfs import remote_urls
+    from geopipe.sources.gfs_remote import latest_cycle
+    from tests.support.services import ServiceServer
 
-    assert latest_cycle("2024-09-26T03:20") == "2024-09-25T18"
-    assert latest_cycle("2024-09-26T03:40") == "2024-09-26T00"
+    # 06Z has f000 out but not f006 yet; 00Z is complete
+    for init, hours in (("20240926/00", (0, 6)), ("20240926/06", (0,))):
+        folder = tmp_path / f"gfs.{init}" / "atmos"
+        folder.mkdir(parents=True)
+        for h in hours:
+            (folder / f"gfs.t{init[-2:]}z.pgrb2.0p25.f{h:03d}.idx").write_text("1:0:d=2024092600:PWAT:x:anl:\n")
+    with ServiceServer(tmp_path) as srv:
+        assert latest_cycle([0, 6], srv.url, now="2024-09-26T08:00") == pd.Timestamp("2024-09-26T00")
+        assert latest_cycle([0, 6], srv.url, now="2024-09-26T08:00", complete=False) == pd.Timestamp("2024-09-26T06")
     urls, opts = remote_urls("2024-09-26T06", [0, 6], "aws", "0p50")
     assert urls[1] == "s3://noaa-gfs-bdp-pds/gfs.20240926/06/atmos/gfs.t06z.pgrb2.0p50.f006"
     assert opts == {"anon": True}

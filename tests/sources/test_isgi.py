@@ -205,18 +205,18 @@ def test_gzip_and_remote_inputs_read_as_they_are(sample_dir, tmp_path):
     assert srv.injected["503"] >= 1  # the retries were exercised
 
 
-def test_catalog_remote_template_builds_monthly_urls(sample_dir, tmp_path, monkeypatch):
+def test_catalog_remote_template_builds_the_kyoto_cgi_request(sample_dir, tmp_path, monkeypatch):
+    from tests.support.services import ServiceServer, kyoto_cgi
+
     catalog = tmp_path / "catalog"
     shutil.copytree(Path(isgi.__file__).resolve().parents[2] / "catalog", catalog)
-    serve = tmp_path / "www"
-    (serve / "2017").mkdir(parents=True)
-    shutil.copy(FIXTURES / "asysym170908.wdc", serve / "2017" / "asy1709.for.request")
-    with FileServer(serve) as srv:
-        text = (catalog / "sources.yaml").read_text().replace("https://wdc.kugi.kyoto-u.ac.jp/aeasy", srv.url)
+    month = (FIXTURES / "asysym170908.wdc").read_bytes()
+    with ServiceServer(tmp_path, routes={"/cgi-bin/aeasy-cgi": kyoto_cgi(lambda q: month)}) as srv:
+        text = (catalog / "sources.yaml").read_text().replace("https://wdc.kugi.kyoto-u.ac.jp", srv.url)
         (catalog / "sources.yaml").write_text(text)
         monkeypatch.setenv("GEOPIPE_CATALOG", str(catalog))
         store = tmp_path / "c.zarr"
-        assert main(["ingest", "isgi", "--remote", "kyoto_asysym", "--start", "2017-09", "--end", "2017-09",
+        assert main(["ingest", "isgi", "--remote", "kyoto", "--start", "2017-09", "--end", "2017-09",
                      "--store", str(store)]) == 0
     ds = xr.open_zarr(store, consolidated=False)
     assert ds.sizes["time"] == 1440 and float(ds.sym_h.min()) == -146

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -81,7 +82,41 @@ def test_plan_merges_neighbours_and_prefers_instant_lines():
     first, tmp = entries[0], entries[3]
     assert remote.plan_ranges(entries, [first, tmp]) == [(0, 100), (400, None)]
     assert remote.plan_ranges(entries, [first, prate]) == [(0, 100), (250, 400)]
-    assert remote.plan_ranges(entries, [first, prate], max_gap=150) == [(0, 400)]
+    assert remote.plan_ranges(entries, [first, prate], max_gap=150, max_waste=1.0) == [(0, 400)]
+    assert remote.plan_ranges(entries, [first, prate], max_gap=150) == [(0, 100), (250, 400)]  # 60 % waste
+
+
+def _wanted(entries, *keys):
+    return [remote.find_entry(entries, k, "rap.idx") for k in keys]
+
+
+def test_plan_coalesces_real_rap_inventory_within_five_percent():
+    entries = remote.parse_idx(RAP_IDX.read_text(), str(RAP_IDX))
+    size = 2 * entries[-1].offset  # past the last message: only matters if it were asked for
+    spans = remote.message_spans(entries)
+    # a level's HGT, TMP, RH (messages 8-10) and its UGRD/VGRD pair (12.1/12.2, one message):
+    # neighbours in one range, the two-field message read once
+    keys = ["HGT:100 mb", "TMP:100 mb", "RH:100 mb", "UGRD:100 mb", "VGRD:100 mb"]
+    wanted = _wanted(entries, *keys)
+    plan = remote.plan_ranges(entries, wanted, max_gap=0)
+    assert plan == [(607994, 716770), (734576, 802204)]
+    # VVEL:100 mb (17 806 bytes) between them is 10.1 % of the 176 404 asked for: too much waste
+    assert remote.plan_ranges(entries, wanted) == plan
+    assert remote.plan_ranges(entries, wanted, max_waste=0.11) == [(607994, 802204)]
+    # GFS-like surface set: TMP:2 m, the 10 m wind pair, PWAT, MSLMA spread over 1.5 MB
+    wanted = _wanted(entries, "TMP:2 m above ground", "UGRD:10 m above ground", "VGRD:10 m above ground",
+                     "PWAT:entire atmosphere (considered as a single layer)", "MSLMA:mean sea level")
+    needed = sum(spans[o] - o for o in {e.offset for e in wanted})
+    for max_waste in (0.0, 0.05, 0.2, 1.0):
+        plan = remote.plan_ranges(entries, wanted, max_waste=max_waste)
+        fetched = remote.range_bytes(plan, size)
+        assert needed <= fetched <= (1 + max_waste) * needed
+        assert all(any(a <= e.offset and spans[e.offset] <= b for a, b in plan) for e in wanted)
+        assert all(b1 <= a2 for (_, b1), (a2, _) in zip(plan, plan[1:]))  # sorted, no byte twice
+    assert len(remote.plan_ranges(entries, wanted, max_waste=0.0)) == 4  # UGRD/VGRD: one message
+    assert len(remote.plan_ranges(entries, wanted, max_waste=1.0)) == 3  # the 280 kB gap read through
+    # the last message runs to the end of the file
+    assert remote.plan_ranges(entries, [entries[-1]]) == [(entries[-1].offset, None)]
 
 
 # ----------------------------------------------------------------------------- fetching
@@ -141,6 +176,25 @@ def test_persistent_failure_raises_remote_error_naming_the_url(bucket):
 
 
 # ----------------------------------------------------------------------------- GFS over HTTP
+
+
+def test_slow_link_paces_answers_and_ingest_prefetches_in_order(bucket, tmp_path):
+    """The FileServer's latency and shared bandwidth (benchmarks/gfs_cycle.py's far server)."""
+    root, paths = bucket
+    n = min(paths[0].stat().st_size, 100_000)
+    with FileServer(root, latency=0.05, bandwidth=1e6) as srv:
+        url = _url(srv, root, paths[0])
+        start = time.perf_counter()
+        got = remote.fetch_ranges(url, [(0, n // 2), (n // 2, n)], retry=FAST)
+        took = time.perf_counter() - start
+        assert b"".join(got) == paths[0].read_bytes()[:n]
+        assert took >= 0.05 + 0.9 * n / 1e6  # the two ranges went out together but share one link
+        report = ingest("gfs", [_url(srv, root, p) for p in paths], str(tmp_path / "slow.zarr"), strict=True,
+                        retry=FAST)
+    assert (report.files, report.written) == (2, 2)
+    ds = xr.open_zarr(tmp_path / "slow.zarr", consolidated=False)
+    assert list(ds.step.values.astype("timedelta64[h]").astype(int)) == [0, 6]
+
 
 
 def test_remote_ingest_fetches_only_the_asked_ranges(bucket, tmp_path):
