@@ -165,12 +165,20 @@ def run_download(urls: list[str]) -> dict:
 
 
 def child(mode: str, urls: list[str], store: str) -> None:
-    # start-up is not what is measured (issue 20 item 4): the imports, and dask's first
-    # look for a distributed client (it imports distributed, ~3 s here)
+    # start-up is not what is measured (issue 20 item 4): the imports (geopipe imports
+    # zarr, xarray and eccodes lazily, on first use), and dask's first look for a
+    # distributed client (it imports distributed, ~3 s here)
+    import dask.array  # noqa: F401
     import dask.base
+    import pandas  # noqa: F401
+    import xarray  # noqa: F401
+    import zarr  # noqa: F401
 
     import geopipe.ingest  # noqa: F401
     import geopipe.sources.gfs  # noqa: F401
+    import geopipe.store  # noqa: F401
+
+    # eccodes is imported at the top, after geopipe (the order geopipe needs)
 
     dask.base.get_scheduler()
 

@@ -74,9 +74,8 @@ def markdown_artifact(key: str, markdown: str, description: str) -> None:
 
 
 def image_artifact(key: str, png_path: str, description: str) -> None:
-    """Embed a PNG (a learning curve, a map) in a markdown artifact as a data URI."""
-    import base64
+    """A figure (a learning curve, a map, a forecast plot) shown inline in a markdown artifact:
+    from ``geopipe serve``'s figure server when it runs, else embedded (:mod:`geopipe.figures`)."""
+    from geopipe.figures import markdown_image
 
-    with open(png_path, "rb") as fh:
-        data = base64.b64encode(fh.read()).decode()
-    markdown_artifact(key, f"![{description}](data:image/png;base64,{data})\n\n`{png_path}`", description)
+    markdown_artifact(key, f"### {description}\n\n" + markdown_image(png_path, description), description)

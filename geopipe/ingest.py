@@ -17,10 +17,11 @@ import functools
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from geopipe import atomic
+from geopipe import atomic, progress
 from geopipe.config import data_root, is_url, join_url, resolve_store
 from geopipe.errors import GeopipeError, InputError, RemoteError
 from geopipe.provenance import file_record
@@ -116,7 +117,8 @@ def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_opt
     if not files:
         raise GeopipeError(f"{source}: no input files found in {', '.join(map(str, specs))}")
     report = IngestReport(source=source, store=url)
-    for path, opened in _opening(reader, files):
+    for path, opened in progress.over_files(_opening(reader, files), files, f"ingest {source}"):
+        t0 = time.perf_counter()
         try:
             ds = opened()
             record = getattr(ds, "attrs", {}).pop("_geopipe_record", None) or file_record(path, storage_options)
@@ -139,6 +141,9 @@ def ingest(source: str, specs: Sequence[str], store: str, root=None, storage_opt
         report.files += 1
         report.written += getattr(result, "written", 0)
         report.skipped += getattr(result, "skipped", 0)
+        log.info("%s: read %s (%s) in %.1f s: %d new steps, %d already present", source, path,
+                 progress.human_bytes(record.get("size") or 0) if isinstance(record, dict) else "?",
+                 time.perf_counter() - t0, getattr(result, "written", 0), getattr(result, "skipped", 0))
         if on_file:
             on_file(path, result)
     if report.failed:

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class LocalPrefect:
         self.data_root = data_root
         self.log_dir = Path(log_dir or self.home / "logs")
         self.procs: list[subprocess.Popen] = []
+        self.figures_url: str | None = None
 
     @property
     def url(self) -> str:
@@ -62,11 +64,15 @@ class LocalPrefect:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
             "PREFECT_UI_API_URL": self.api_url,
+            "PREFECT_LOGGING_EXTRA_LOGGERS": "geopipe",  # geopipe's step logs on the flow-run page
+            "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",  # records of Dask workers: no run there
             "GEOPIPE_HOME": str(PROJECT),
             "PYTHONUNBUFFERED": "1",
         })
         if self.data_root:
             env["GEOPIPE_ROOT"] = str(self.data_root)
+        if self.figures_url:
+            env["GEOPIPE_FIGURES_URL"] = self.figures_url
         env.setdefault("GEOPIPE_ROOT", str(Path("data").resolve()))
         return env
 
@@ -99,6 +105,26 @@ class LocalPrefect:
             except OSError:
                 time.sleep(1)
         raise GeopipeError(f"the Prefect server did not answer on {self.url} within {timeout:.0f} s")
+
+    def start_figures(self, port: int | None = None) -> str:
+        """Serve the data root's figures read-only on this host (see :mod:`geopipe.figures`); returns the URL.
+
+        Start it before the workers: they learn the URL from their environment."""
+        port = port or free_port(self.host)
+        root = self.env()["GEOPIPE_ROOT"]
+        os.makedirs(root, exist_ok=True)
+        self._spawn("figures", [sys.executable, "-m", "geopipe.figures", root, "--host", self.host, "--port", str(port)])
+        url = f"http://{self.host}:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}/figures/", timeout=2)
+            except urllib.error.HTTPError:  # 404 for the bare prefix: it answers
+                self.figures_url = url
+                return url
+            except OSError:
+                time.sleep(0.5)
+        raise GeopipeError(f"the figure server did not answer on {url} within 60 s")
 
     def create_pools(self) -> None:
         for pool in ("cpu", "gpu"):

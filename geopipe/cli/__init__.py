@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# geopipe's own log records reach the flow-run page of the Prefect UI (they are INFO, not prints)
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "geopipe")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+# on a loaded machine the ephemeral server of `geopipe demo` takes longer than Prefect's 20 s
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import geopipe  # noqa: E402,F401  (installs the pyproj-before-eccodes guard; see geopipe/__init__.py)
 from geopipe.cli.parser import LazyParser, chosen, flag_of  # noqa: E402
@@ -54,15 +58,25 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     """The options of every verb (given before the verb): the one place to add another."""
     parser.add_argument("--version", action=_Version, help="show the version and exit")
     parser.add_argument("--root", help="data root (default: $GEOPIPE_ROOT or ./data)")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks, debug logs and what TensorFlow/eccodes print")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress, errors only")
 
 
-def apply_global_options(args: argparse.Namespace) -> None:
+def apply_global_options(args: argparse.Namespace, whole_process: bool = True) -> None:
+    """The data root, logging, native stderr lines and progress display from the global options.
+
+    Only the ``geopipe`` command itself (``whole_process``) takes over logging and fd 2; a
+    ``main([...])`` called inside another program (a test) leaves them to that program.
+    """
+    from geopipe import logs, progress
+
     if args.root:
         os.environ["GEOPIPE_ROOT"] = args.root
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    if whole_process:
+        logs.setup(quiet=args.quiet, verbose=args.verbose, debug=args.debug)
+    progress.configure("off" if args.quiet else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,7 +106,7 @@ def error_line(exc: BaseException, verb: argparse.ArgumentParser | None = None) 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    apply_global_options(args)
+    apply_global_options(args, whole_process=argv is None)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

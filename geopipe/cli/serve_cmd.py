@@ -14,6 +14,8 @@ def register(sub) -> None:
     p.add_argument("--home", default=None, help="Prefect home (default: <data root>/prefect)")
     p.add_argument("--pools", default="cpu", help="pools to start process workers for (cpu,gpu)")
     p.add_argument("--no-deploy", action="store_true", help="do not register deploy/prefect.yaml")
+    p.add_argument("--figures-port", type=int, default=4201,
+                   help="port of the read-only figure server the UI's artifacts show images from (default 4201)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -27,6 +29,8 @@ def cmd_serve(args) -> int:
     prefect.start_server()
     try:
         prefect.create_pools()
+        print(f"figures of {data_root()} served read-only on {prefect.start_figures(args.figures_port)}/figures/",
+              flush=True)
         if not args.no_deploy:
             prefect.deploy()
             print("registered the deployments of deploy/prefect.yaml", flush=True)

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from geopipe import progress
 from geopipe import store as _store
 from geopipe.datasets import gridread, samples
 from geopipe.datasets.defaults import PATCHES
@@ -260,9 +261,11 @@ def build_patches(inputs: list[tuple[str, list[str]]], labels: str, out: str, si
     try:
         ds = patch_dataset(plan, chunk)
         sources = samples.merged_sources([plan.labels.url, *[s.url for s in plan.sources]])
-        url = samples.write(ds, out, chunk, "patches", sources=sources,
-                            summary=f"{len(plan.table)} patches of {size}x{size} from {', '.join(plan.channels)}",
-                            root=root, level=PATCH_ZSTD_LEVEL)
+        with progress.Progress("patches", len(plan.table), "samples") as bar, \
+                progress.dask_progress(bar, len(plan.table)):
+            url = samples.write(ds, out, chunk, "patches", sources=sources,
+                                summary=f"{len(plan.table)} patches of {size}x{size} from {', '.join(plan.channels)}",
+                                root=root, level=PATCH_ZSTD_LEVEL)
     finally:
         gridread.CACHE.drop(plan.token)
     counts = samples.class_counts(plan.table["split"].to_numpy(), plan.table["positive"].to_numpy())

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from geopipe import cf
+from geopipe import cf, progress
 from geopipe import store as _store
 from geopipe import tracks as _tracks
 from geopipe.errors import InputError, StoreError
@@ -214,7 +214,9 @@ def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=Non
     if len(have) and _store.exists(table_store, root):
         old_nodes, _ = read_tables(table_store, root)
         old_nodes = old_nodes[old_nodes["time"].isin(have)][NODE_COLUMNS]
-    new_nodes = detect_store(new, dp, chunk)
+    with progress.Progress("labels heuristic: detect", new.sizes["time"], "time steps") as bar, \
+            progress.dask_progress(bar, new.sizes["time"]):
+        new_nodes = detect_store(new, dp, chunk)
     nodes = pd.concat([f for f in (old_nodes, new_nodes) if len(f)] or [new_nodes], ignore_index=True)
     nodes, track_summary = stitch(nodes, sp, times=ds["time"].values)
     # the tables first: a run killed before the masks are appended re-detects those times

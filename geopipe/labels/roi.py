@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from geopipe import progress
 from geopipe import store as _store
 from geopipe import tracks as _tracks
 from geopipe.config import resolve_store
@@ -207,8 +208,10 @@ def label_ibtracs(grid_store: str, tracks_store: str, out: str, box: int | None 
     mask.attrs.update(tracks_store=str(tracks_store), grid_store=str(grid_store))
     ds = mask.to_dataset()
     ds.attrs.update(title="Best-track storm masks", source=f"geopipe labels ibtracs from {tracks_store}")
-    result = _store.append(ds, out, product="labels_ibtracs", chunks={"time": chunk}, root=root,
-                           sources=_store.sources_of(tracks_store, root))
+    with progress.Progress("labels ibtracs", ds.sizes["time"], "time steps") as bar, \
+            progress.dask_progress(bar, ds.sizes["time"]):
+        result = _store.append(ds, out, product="labels_ibtracs", chunks={"time": chunk}, root=root,
+                               sources=_store.sources_of(tracks_store, root))
     pos = _tracks.positions(todo["time"].values, tracks, window=params.window)
     log.info("%s: %d masks written, %d storm positions", out, result.written, len(pos))
     summary.update(store=result.store, written=result.written, skipped=result.skipped + len(have),

@@ -77,7 +77,11 @@ class SampleStore:
 
     def coord(self, name: str) -> np.ndarray | None:
         """A small per-sample or per-store variable (time, storm, lead, ...) in full, or None."""
-        return np.asarray(self.ds[name].values) if name in self.ds.variables else None
+        if name not in self.ds.variables:
+            return None
+        var = self.ds[name]
+        # categorical variables (CF flags: split, storm class) come back as their words
+        return flags.decode(var) if "flag_meanings" in var.attrs else np.asarray(var.values)
 
     def normalize(self, x: np.ndarray) -> np.ndarray:
         """The store's inputs normalised with its train statistics (see :func:`normalize`)."""

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from geopipe import progress
 from geopipe import store as _store
 from geopipe.errors import GeopipeError, InputError
 from geopipe.models import io
@@ -185,6 +186,7 @@ def predict_grid(model_dir, store: str, out: str, times=None, threshold: float |
     attrs.update(title=f"geopipe predictions of {label or cfg.get('kind', 'a model')}", threshold=thr, label=label,
                  source="geopipe predict", **({"times_requested": str(times)} if times else {}))
     written = 0
+    bar = progress.Progress(f"predict {out_url.rstrip('/').rsplit('/', 1)[-1]}", sub.sizes["time"], "time steps")
     for a in range(0, sub.sizes["time"], per_write):
         part = sub.isel(time=slice(a, a + per_write))
         attrs.update(common.coverage(present, pd.Index(part["time"].values)))
@@ -200,5 +202,7 @@ def predict_grid(model_dir, store: str, out: str, times=None, threshold: float |
         written += result.written
         skipped += result.skipped
         log.info("%s: predicted %d times up to %s", out_url, result.written, part["time"].values[-1])
+        bar.update(part.sizes["time"])
+    bar.close()
     return {"store": out_url, "written": written, "skipped": skipped, "threshold": thr, "time_block": tb,
             "model_hash": digest, "channels": channels, "seconds": round(_time.perf_counter() - t0, 3)}

@@ -159,6 +159,9 @@ class _Link:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    #: seconds before each answer, and the shared bandwidth limit (:class:`_Link` or None)
+    latency = 0.0
+    link = None
 
 
 class FileServer:

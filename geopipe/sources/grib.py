@@ -45,27 +45,25 @@ _FILL = np.float32(np.finfo(np.float32).max)  # asked of eccodes for missing poi
 #: CF standard names that eccodes does not give for these NCEP parameters
 _STANDARD_NAMES = {"pwat": "atmosphere_mass_content_of_water_vapor", "prmsl": "air_pressure_at_mean_sea_level",
                    "absv": "atmosphere_absolute_vorticity", "10u": "eastward_wind", "10v": "northward_wind",
-                   "gh": "geopotential_height", "r": "relative_humidity", "sp": "surface_air_pressure"}
+                   "gh": "geopotential_height", "r": "relative_humidity", "sp": "surface_air_pressure",
+                   "2t": "air_temperature", "2d": "dew_point_temperature"}  # eccodes names them in GRIB2 only
 
 
 # ----------------------------------------------------------------------------- bytes
 
 
 def scan_messages(buf, source: str) -> list[tuple[int, int]]:
-    """``(offset, length)`` in bytes of every GRIB2 message in ``buf`` (bytes or mmap).
+    """``(offset, length)`` in bytes of every GRIB message (edition 2 or 1) in ``buf`` (bytes or mmap).
 
     Raises ``InputError`` naming ``source`` for a message cut short, without its ``7777``,
-    or of GRIB edition 1.
+    or of an unknown edition.
     """
     out, pos, n = [], 0, len(buf)
     while (start := buf.find(b"GRIB", pos)) >= 0:
         edition = buf[start + 7] if n - start >= 16 else None
-        if edition == 1:
-            raise InputError(source, f"the message at byte {start} is GRIB edition 1; geopipe reads GRIB2 "
-                                     "(convert with: grib_set -s edition=2 IN OUT)")
-        if edition != 2:
+        if edition not in (1, 2):
             raise InputError(source, f"the GRIB message at byte {start} is cut short or of unknown edition {edition}")
-        length = int.from_bytes(buf[start + 8:start + 16], "big")
+        length = grib1_length(buf, start, source) if edition == 1 else int.from_bytes(buf[start + 8:start + 16], "big")
         if start + length > n:
             raise InputError(source, f"truncated: the GRIB message at byte {start} needs {length} bytes, "
                                      f"only {n - start} are left")
@@ -84,6 +82,8 @@ def split_fields(message: bytes) -> list[bytes]:
     A GRIB2 message repeats sections 2-7, 3-7 or 4-7 for each extra field; each field
     becomes sections 0 and 1 plus its own latest 2/3/4/5/6/7, with section 0's length fixed.
     """
+    if message[7] == 1:
+        return [bytes(message)]  # GRIB1 holds one field per message
     pos, end, latest, fields, bitmap = 16, len(message) - 4, {}, [], None
     while pos < end:
         length = int.from_bytes(message[pos:pos + 4], "big")
@@ -139,7 +139,7 @@ class Field:
     def name(self) -> str:
         """Store variable name: ``pwat``, ``u10``, ``absv850``, ``t0p4`` (0.4 hPa), ``u_potentialVorticitym2``."""
         base = self.cfvar if self.cfvar not in ("", "unknown", "~") else \
-            "p{discipline}_{parameterCategory}_{parameterNumber}".format(**self.concept)
+            self.concept.get("unknown_name") or "p{discipline}_{parameterCategory}_{parameterNumber}".format(**self.concept)
         if self.level_code == 100:  # isobaric, in hPa whether the file says Pa or hPa
             name = f"{base}{fmt_level(self.level)}"
             return name + "hPa" if name in HEIGHT_NAMES else name
@@ -204,6 +204,8 @@ def read_field(message: bytes, number: int, sub: int) -> Field:
     """Describe one single-field GRIB2 message (raises eccodes errors on a corrupt header)."""
     h = eccodes.codes_new_from_message(message)
     try:
+        if message[7] == 1:
+            return read_field_grib1(h, number, sub)
         get = functools.partial(eccodes.codes_get, h, ktype=int)
         code, level = _surface(h, "First")
         _, level2 = _surface(h, "Second")
@@ -288,9 +290,10 @@ def cf_attrs(field: Field) -> dict:
     std = c["cfName"] if c["cfName"] not in ("unknown", "", "~") else _STANDARD_NAMES.get(field.short)
     if std:
         attrs["standard_name"] = std
+    parameter = {f"GRIB_{k}": c[k] for k in (GRIB1_PARAMETER_KEYS if c.get("edition") == 1 else
+                                              ("discipline", "parameterCategory", "parameterNumber"))}
     attrs.update(GRIB_shortName=field.short, GRIB_cfVarName=field.cfvar, GRIB_paramId=c["paramId"],
-                 GRIB_discipline=c["discipline"], GRIB_parameterCategory=c["parameterCategory"],
-                 GRIB_parameterNumber=c["parameterNumber"], GRIB_units=c["units"],
+                 **parameter, GRIB_units=c["units"],
                  GRIB_typeOfLevel=field.type_of_level, GRIB_stepType=field.step_type, GRIB_gridType=field.grid_type)
     if field.level is not None:
         attrs["GRIB_level"] = field.level
@@ -299,3 +302,85 @@ def cf_attrs(field: Field) -> dict:
         if field.level_units:
             attrs["GRIB_level_units"] = field.level_units
     return attrs
+
+
+# ----------------------------------------------------------------------------- GRIB edition 1
+#
+# GRIB1 names a parameter by (table2Version, indicatorOfParameter) of its centre, the level by
+# indicatorOfTypeOfLevel (WMO code table 3) and the time by P1, P2 and timeRangeIndicator.
+# Fields are described here with the GRIB2 codes of the same surfaces (code table 4.5), so a
+# GRIB1 field gets the store name, the checks and the layout of its GRIB2 twin; eccodes' computed
+# keys (stepType, startStep/endStep, validityDate/Time) already follow P1/P2/timeRangeIndicator.
+
+GRIB1_PARAMETER_KEYS = ("edition", "centre", "table2Version", "indicatorOfParameter")
+#: GRIB1 code table 3 -> (GRIB2 code table 4.5, factor to geopipe's level units, is a layer)
+GRIB1_LEVELS = {
+    1: (1, None, False), 2: (2, None, False), 3: (3, None, False), 4: (4, None, False), 6: (6, None, False),
+    7: (7, None, False), 8: (8, None, False), 102: (101, None, False), 200: (10, None, False),
+    100: (100, 1.0, False),        # isobaric, hPa
+    101: (100, 10.0, True),        # layer between isobaric surfaces, kPa
+    103: (102, 1.0, False),        # altitude above mean sea level, m
+    105: (103, 1.0, False),        # height above ground, m
+    106: (103, 100.0, True),       # layer between heights above ground, hm
+    107: (104, 1e-4, False),       # sigma, 1/10000
+    108: (104, 1e-2, True),        # layer between sigma levels, 1/100
+    109: (105, 1.0, False),        # hybrid level number
+    110: (105, 1.0, True),         # layer between hybrid levels
+    111: (106, 0.01, False),       # depth below land surface, cm
+    112: (106, 0.01, True),        # layer between depths below land, cm
+    113: (107, 1.0, False),        # isentropic, K
+    117: (109, 1e-3, False),       # potential vorticity, 1e-9 K m2 kg-1 s-1 -> PVU
+}
+#: the ECMWF convention for GRIB1 messages over 8 MB: the top bit of the 3-byte length is set
+_GRIB1_LARGE = 0x800000
+
+
+def grib1_length(buf, start: int, source: str) -> int:
+    """Length in bytes of the GRIB1 message at ``start`` (section 0: 'GRIB', 3-byte length, edition)."""
+    length = int.from_bytes(buf[start + 4:start + 7], "big")
+    if length & _GRIB1_LARGE:
+        raise InputError(source, f"the GRIB1 message at byte {start} is over 8 MB (ECMWF's large-message "
+                                 "length convention), which geopipe does not read; convert it with "
+                                 "grib_set -s edition=2 IN OUT")
+    if length < 12:  # section 0 and '7777' alone take 12 bytes
+        raise InputError(source, f"the GRIB1 message at byte {start} declares a length of {length} bytes (corrupt)")
+    return length
+
+
+def _grib1_level(h) -> tuple[int, float | None, float | None]:
+    """``(GRIB2 level code, level, level2)`` of a GRIB1 field from indicatorOfTypeOfLevel and its octets."""
+    get = functools.partial(eccodes.codes_get, h, ktype=int)
+    table3 = get("indicatorOfTypeOfLevel")
+    code, factor, layer = GRIB1_LEVELS.get(table3, (1000 + table3, 1.0, False))
+    if factor is None:
+        return code, None, None
+    if layer:
+        top, bottom = get("topLevel") * factor, get("bottomLevel") * factor
+        return code, float(f"{top:.10g}"), float(f"{bottom:.10g}")
+    return code, float(f"{get('level') * factor:.10g}"), None
+
+
+def _concept_grib1(key: tuple, h) -> dict:
+    hit = _CONCEPTS.get(key)
+    if hit is None:
+        hit = {k: eccodes.codes_get(h, k) for k in ("shortName", "cfVarName", "name", "units", "cfName")}
+        hit.update(paramId=int(eccodes.codes_get(h, "paramId", ktype=int)), edition=1, centre=key[1],
+                   table2Version=key[2], indicatorOfParameter=key[3], unknown_name=f"p{key[2]}_{key[3]}")
+        _CONCEPTS[key] = hit
+    return hit
+
+
+def read_field_grib1(h, number: int, sub: int) -> Field:
+    """Describe the GRIB1 field of handle ``h`` (see the section comment above)."""
+    get = functools.partial(eccodes.codes_get, h, ktype=int)
+    code, level, level2 = _grib1_level(h)
+    step_type = eccodes.codes_get(h, "stepType")
+    key = ("grib1", eccodes.codes_get(h, "centre"), get("table2Version"), get("indicatorOfParameter"), code,
+           level, level2, step_type, get("timeRangeIndicator"))
+    concept = _concept_grib1(key, h)
+    return Field(
+        message=number, sub=sub, short=concept["shortName"], cfvar=concept["cfVarName"],
+        type_of_level=eccodes.codes_get(h, "typeOfLevel"), level_code=code, level=level, level2=level2,
+        step_type=step_type, span=get("endStep") - get("startStep"), init=_date(get("dataDate"), get("dataTime")),
+        valid=_date(get("validityDate"), get("validityTime")), grid_type=eccodes.codes_get(h, "gridType"),
+        grid_md5=eccodes.codes_get(h, "md5GridSection"), concept=concept)

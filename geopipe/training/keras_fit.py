@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from geopipe import progress
 from geopipe.errors import ParameterError
 from geopipe.training.params import OPTIMIZERS  # declared once there
 
@@ -66,8 +67,10 @@ def fit_keras(build, loss, metrics, train, val, out_dir, device, *, epochs: int,
         keras.callbacks.CSVLogger(out / "history.csv"),
     ]
     t0 = time.perf_counter()
-    with _quiet_keras_saves():
-        model.fit(train, validation_data=val, epochs=int(epochs), callbacks=callbacks, verbose=verbose)
+    name = out.name.lstrip(".").split(".tmp")[0]  # the rung, also inside a temporary folder
+    with _quiet_keras_saves(), progress.Progress(f"train {name}", int(epochs), "epochs") as bar:
+        model.fit(train, validation_data=val, epochs=int(epochs), callbacks=[*callbacks, progress.keras_epochs(bar)],
+                  verbose=verbose)
     seconds = time.perf_counter() - t0
     if device.mixed_precision or device.replicas > 1:
         # the same weights in a plain float32 model outside the strategy: it runs at full speed on

@@ -44,7 +44,6 @@ class SegmentationParams:
     pixels_per_sample: int = param(512, "pixels drawn per train patch for the scikit-learn rungs", cli=False)
     hidden: int = param(16, "hidden units of the one-hidden-layer MLP rung")
     verbose: int = param(0, "Keras fit verbosity", cli=False)
-    linear_skip: bool = param(True, "add a linear skip from the inputs to the LSTM's output")
 
 
 @dataclasses.dataclass
@@ -65,6 +64,7 @@ class ForecastParams:
     hidden: int = param(32, "hidden units of the one-hidden-layer MLP rung")
     alpha: float = param(1.0, "ridge penalty of the AR rung")
     verbose: int = param(0, "Keras fit verbosity", cli=False)
+    linear_skip: bool = param(True, "add a linear skip from the inputs to the LSTM's output")
 
 
 #: the parameter class of each task
