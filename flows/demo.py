@@ -106,6 +106,18 @@ def symh_drivers_config(dask_address: str | None):
     )
 
 
+def era5_config(dask_address: str | None):
+    """The real-data part: the bundled ERA5 months, train on December to 7 January, test on 21-31 January."""
+    from flows.era5 import ERA5Config
+
+    return ERA5Config(
+        inputs=[str(REAL / "era5")],
+        splits="2025-12-01T00/2026-01-07T18:train,2026-01-11T00/2026-01-17T18:val,2026-01-21T00/2026-01-31T18:test",
+        patch_size=32, patch_options={"pos_threshold": 0.05, "stride": 12}, label_radius_km=600.0,
+        train_params={"epochs": 8, "depth": 3, "filters": 8, "batch_size": 32, "loss": "bce_dice", "device": "cpu"},
+        predict_times="2026-01-21T00/2026-01-31T18", map_times=["2026-01-25T00"], dask_address=dask_address)
+
+
 def run_demo(root: str | None = None, dask_address: str | None = "local") -> dict:
     """Run both pipelines on the sample archive; return product paths, metrics and timings."""
     from flows.pipelines import cyclone_pipeline, symh_pipeline
@@ -129,13 +141,20 @@ def run_demo(root: str | None = None, dask_address: str | None = "local") -> dic
     t0 = time.monotonic()
     drv = symh_pipeline(symh_drivers_config(dask_address))
     timings["symh_drivers_pipeline_s"] = round(time.monotonic() - t0, 1)
+    from flows.era5 import era5_pipeline
+
+    t0 = time.monotonic()
+    era = era5_pipeline(era5_config(dask_address))
+    timings["era5_pipeline_s"] = round(time.monotonic() - t0, 1)
     stores = {**cyc["stores"], **sym["stores"], "lstm_drivers_model": drv["stores"]["lstm_model"],
               "omni": drv["stores"]["omni"], "windows_drivers": drv["stores"]["windows"],
-              "forecasts_drivers": drv["stores"]["forecasts"]}
+              "forecasts_drivers": drv["stores"]["forecasts"],
+              **{k: era["stores"][k] for k in ("era5", "labels_era5", "unet_era5_model")}}
     products = {k: resolve_store(v) for k, v in stores.items()}
-    products["maps"] = [*cyc.get("maps", []), *sym.get("maps", []), *drv.get("maps", [])]
+    products["maps"] = [*cyc.get("maps", []), *sym.get("maps", []), *drv.get("maps", []), *era.get("maps", [])]
     products["archive"] = str(folder)
     metrics = {"cyclones": cyc["steps"]["train"], "symh": sym["steps"]["train"], "symh_drivers": drv["steps"]["train"],
+               "era5": era["steps"]["train"],
                "heuristic_skill": (cyc["steps"]["labels"].get("heuristic") or {}).get("skill")}
     return {"root": root, "products": products, "metrics": metrics, "timings": timings,
-            "steps": {"cyclone": cyc["steps"], "symh": sym["steps"], "symh_drivers": drv["steps"]}}
+            "steps": {"cyclone": cyc["steps"], "symh": sym["steps"], "symh_drivers": drv["steps"], "era5": era["steps"]}}

@@ -48,33 +48,58 @@ class TrackTable:
         return len(self.sid)
 
 
-def load(tracks=None) -> TrackTable:
-    """A :class:`TrackTable` from a Dataset, a store path/URL, a TrackTable, or None (the
-    catalog product ``ibtracs`` under the data root)."""
+REQUIRED = ["sid", "time", "lat", "lon"]
+
+
+def load(tracks=None, spurs: bool = False) -> TrackTable:
+    """The one best-track table: a :class:`TrackTable` from a Dataset (the ``ibtracs`` store
+    layout, dim ``obs``), a store path/URL, a DataFrame (at least ``sid, time, lat, lon``), a
+    TrackTable, or None (the catalog product ``ibtracs`` under the data root).
+
+    Fixes without a time or a position are dropped, and one fix is kept per (storm, time).
+    ``spurs=False`` (the default, used by the labels, the maps and the skill alike) drops IBTrACS
+    *spur* tracks, the alternative branches that would mark or draw a storm twice.
+    Raises ``KeyError`` naming a missing column.
+    """
     if isinstance(tracks, TrackTable):
         return tracks
     if tracks is None:
         from geopipe.catalog import open_product
 
-        ds = open_product("ibtracs")
-    elif isinstance(tracks, xr.Dataset):
-        ds = tracks
+        tracks = open_product("ibtracs")
     elif isinstance(tracks, (str, os.PathLike)):
         from geopipe.store import open_store
 
-        ds = open_store(str(tracks))
+        tracks = open_store(str(tracks))
+    if isinstance(tracks, xr.Dataset):
+        have = set(tracks.variables)
+        table = pd.DataFrame({k: np.asarray(tracks[k].values) for k in have
+                              if k in REQUIRED + ["name", "basin", "nature", "track_type", "wmo_wind", "usa_wind",
+                                                  "wmo_pres", "usa_pres"]})
+    elif isinstance(tracks, pd.DataFrame):
+        table = tracks.copy()
     else:
-        raise TypeError(f"tracks must be a Dataset, a store path or None, not {type(tracks).__name__}")
-    names = ["sid", "name", "basin", "nature", "time", "lat", "lon", "wmo_wind", "usa_wind", "wmo_pres", "usa_pres"]
-    v = {k: ds[k].values for k in names}
-    sid = v["sid"].astype(str)
-    order = np.lexsort((v["time"], sid))
-    wind = np.where(np.isnan(v["wmo_wind"]), v["usa_wind"], v["wmo_wind"])
-    pres = np.where(np.isnan(v["wmo_pres"]), v["usa_pres"], v["wmo_pres"])
-    return TrackTable(sid=sid[order], name=v["name"].astype(str)[order], basin=v["basin"].astype(str)[order],
-                      nature=v["nature"].astype(str)[order], time=v["time"].astype("datetime64[ns]")[order],
-                      lat=v["lat"].astype("f8")[order], lon=v["lon"].astype("f8")[order],
-                      wind=wind.astype("f8")[order], pres=pres.astype("f8")[order])
+        raise TypeError(f"tracks must be a Dataset, a DataFrame, a store path or None, not {type(tracks).__name__}")
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise KeyError(f"it has no {', '.join(missing)} column(s)")
+    if not spurs and "track_type" in table.columns:
+        table = table[~table["track_type"].astype(str).str.lower().str.startswith("spur")]
+    n = len(table)
+    col = lambda k, fill: table[k].to_numpy() if k in table.columns else np.full(n, fill)  # noqa: E731
+    f8 = lambda v: np.asarray(v, dtype="f8")  # noqa: E731
+    wind = np.where(np.isnan(f8(col("wmo_wind", np.nan))), f8(col("usa_wind", np.nan)), f8(col("wmo_wind", np.nan)))
+    pres = np.where(np.isnan(f8(col("wmo_pres", np.nan))), f8(col("usa_pres", np.nan)), f8(col("wmo_pres", np.nan)))
+    flat = pd.DataFrame({"sid": col("sid", "").astype(str), "name": col("name", "").astype(str),
+                         "basin": col("basin", "").astype(str), "nature": col("nature", "").astype(str),
+                         "time": pd.to_datetime(col("time", np.datetime64("NaT"))), "lat": f8(col("lat", np.nan)),
+                         "lon": f8(col("lon", np.nan)), "wind": wind, "pres": pres})
+    flat = flat.dropna(subset=["time", "lat", "lon"]).drop_duplicates(["sid", "time"])
+    flat = flat.sort_values(["sid", "time"], kind="stable", ignore_index=True)
+    return TrackTable(sid=flat["sid"].to_numpy(str), name=flat["name"].to_numpy(str), basin=flat["basin"].to_numpy(str),
+                      nature=flat["nature"].to_numpy(str), time=flat["time"].to_numpy("datetime64[ns]"),
+                      lat=flat["lat"].to_numpy("f8"), lon=flat["lon"].to_numpy("f8"),
+                      wind=flat["wind"].to_numpy("f8"), pres=flat["pres"].to_numpy("f8"))
 
 
 def _segments(t: TrackTable, window: np.timedelta64):

@@ -94,3 +94,24 @@ def test_tracks_from_a_store_path_and_from_the_catalog(sample_dir, root):
     assert list(from_catalog.sid) == ["2004086S29318"]
     pd.testing.assert_frame_equal(from_catalog, tracks.at(when, tracks=path))
     assert tracks.at("1990-01-01").empty
+
+
+def test_one_best_track_table_drops_spurs_unless_asked(sp):
+    # IBTrACS marks alternative branches "spur-..."; make one real storm's fixes a spur
+    sid = sp["sid"].values.astype(str)
+    one = sid[0]
+    kinds = np.where(sid == one, "spur-main", sp["track_type"].values.astype(str))
+    spurred = sp.assign(track_type=("obs", kinds))
+    plain, with_spurs = tracks.load(spurred), tracks.load(spurred, spurs=True)
+    assert one not in set(plain.sid) and one in set(with_spurs.sid)
+    assert len(with_spurs) - len(plain) == len(tracks.load(sp.isel(obs=np.flatnonzero(sid == one))))
+    # the positions the labels, maps and skill use come from that one table: no spur positions
+    t = pd.Timestamp(with_spurs.time[with_spurs.sid == one][0])
+    assert one not in set(tracks.positions([t], plain)["sid"]) and one in set(tracks.positions([t], with_spurs)["sid"])
+    # a minimal DataFrame (sid, time, lat, lon) loads into the same table type
+    frame = pd.DataFrame({"sid": ["A", "A", "A"], "time": pd.to_datetime(["2020-01-01", "2020-01-01", "2020-01-02"]),
+                          "lat": [10.0, 10.0, np.nan], "lon": [170.0, 170.0, 171.0]})
+    small = tracks.load(frame)
+    assert len(small) == 1 and small.sid[0] == "A" and np.isnan(small.wind[0])
+    with pytest.raises(KeyError, match="lat"):
+        tracks.load(frame.drop(columns="lat"))

@@ -27,11 +27,11 @@ def _summary(result: dict) -> str:
             lines.append(f"  {key:<17} {path}  ({dims}; {', '.join(list(ds.data_vars)[:6])})")
         except Exception as exc:  # a store that fails to open is reported, not hidden
             lines.append(f"  {key:<17} {path}  (does not open: {exc})")
-    for key in ("unet_model", "lstm_model", "lstm_drivers_model"):
+    for key in ("unet_model", "lstm_model", "lstm_drivers_model", "unet_era5_model"):
         if key in result["products"]:
             lines.append(f"  {key:<17} {result['products'][key]}")
     lines += ["", "METRICS"]
-    for name in ("cyclones", "symh", "symh_drivers"):
+    for name in ("cyclones", "symh", "symh_drivers", "era5"):
         m = result["metrics"].get(name) or {}
         report = m.get("report")
         if report and os.path.exists(report):

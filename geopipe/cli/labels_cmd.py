@@ -1,4 +1,4 @@
-"""``geopipe labels ibtracs|heuristic|storms``: label stores from best tracks, a detector, SYM-H."""
+"""``geopipe labels ibtracs|heuristic|tracks|storms``: label stores from best tracks, a detector, SYM-H."""
 
 from __future__ import annotations
 
@@ -28,9 +28,22 @@ def register(sub) -> None:
     hp.add_argument("--mask", choices=["contour", "radius"], default=None, help="node region (catalog default: contour)")
     hp.add_argument("--mask-radius-km", type=float, default=None)
     hp.add_argument("--min-duration-h", type=float, default=None, help="drop shorter tracks (catalog default: 24)")
+    hp.add_argument("--diag-connect", action="store_true", default=None, help="8-neighbour grid graph (TempestExtremes --diag_connect)")
+    hp.add_argument("--nodes-out", default=None, help="also write the nodes as a TempestExtremes DetectNodes file")
+    hp.add_argument("--tracks-out", default=None, help="also write the paths as a TempestExtremes StitchNodes GFDL file")
     hp.add_argument("--chunk", type=int, default=None, help="times per Dask task and per chunk (default: the catalog's)")
     hp.add_argument("--json", action="store_true")
     hp.set_defaults(func=cmd_heuristic)
+
+    tp = lsub.add_parser("tracks", help="disc masks around the nodes of a TempestExtremes track or node file")
+    tp.add_argument("--tracks", required=True, help="StitchNodes GFDL track file or DetectNodes node file")
+    tp.add_argument("--grid-store", default=None, help="gridded store whose times and grid to label (default: catalog gfs)")
+    tp.add_argument("--out", required=True, help="labels store")
+    tp.add_argument("--radius-km", type=float, default=500.0)
+    tp.add_argument("--columns", default=None, help="names of the value columns after lon,lat (e.g. MSL,VOS850)")
+    tp.add_argument("--chunk", type=int, default=8)
+    tp.add_argument("--json", action="store_true")
+    tp.set_defaults(func=cmd_tracks)
 
     sp = lsub.add_parser("storms", help="geomagnetic storm events and a class per minute from SYM-H")
     sp.add_argument("--store", default=None, help="ISGI store with sym_h (default: catalog isgi)")
@@ -63,20 +76,37 @@ def cmd_ibtracs(args) -> int:
 def cmd_heuristic(args) -> int:
     from geopipe.labels.heuristic import heuristic_labels
 
-    detect = {k: v for k, v in (("mask", args.mask), ("mask_radius_km", args.mask_radius_km)) if v is not None}
+    detect = {k: v for k, v in (("mask", args.mask), ("mask_radius_km", args.mask_radius_km),
+                                ("diag_connect", args.diag_connect)) if v is not None}
     stitch = {"min_duration_h": args.min_duration_h} if args.min_duration_h is not None else None
     s = heuristic_labels(_product(args.store, "gfs"), _product(args.out, "labels_heuristic"), tracks=args.tracks,
-                         detect=detect or None, stitch_params=stitch,
-                         **({"chunk": args.chunk} if args.chunk else {}))
+                         detect=detect or None, stitch_params=stitch, nodes_out=args.nodes_out,
+                         tracks_out=args.tracks_out, **({"chunk": args.chunk} if args.chunk else {}))
     k = s["tracks_by_kind"]
+    kinds = ", ".join(f"{k[n]} {n}" for n in ("tropical", "extratropical", "cyclone") if n != "cyclone" or k[n])
     text = (f"{s['store']}: {s['written']} times written, {s['skipped']} already there; {s['nodes']} nodes, "
-            f"{s['tracks']} tracks ({k['tropical']} tropical, {k['extratropical']} extratropical); tables in {s['tables']}")
+            f"{s['tracks']} tracks ({kinds}); tables in {s['tables']}")
+    for key in ("nodes_out", "tracks_out"):
+        if key in s:
+            text += f"\nTempestExtremes {key.split('_')[0]} file: {s[key]}"
     if "skill" in s:
         sk = s["skill"]
         fmt = lambda v: "n/a" if v is None else f"{v:.2f}"
         text += (f"\nskill vs best tracks: POD {fmt(sk['pod'])}  FAR {fmt(sk['far'])}  CSI {fmt(sk['csi'])} "
                  f"(hits {sk['hits']}, misses {sk['misses']}, false alarms {sk['false_alarms']}); {s['skill_json']}")
     emit(s, as_json=args.json, text=text)
+    return 0
+
+
+def cmd_tracks(args) -> int:
+    from geopipe.labels.te_labels import label_te_tracks
+
+    columns = [c for c in args.columns.split(",") if c] if args.columns else None
+    s = label_te_tracks(_product(args.grid_store, "gfs"), args.tracks, args.out, radius_km=args.radius_km,
+                        columns=columns, chunk=args.chunk)
+    emit(s, as_json=args.json, text=f"{s['store']}: {s['written']} times written, {s['skipped']} already there; "
+                                     f"{s['nodes']} nodes of {s['tracks']} tracks marked as {s['radius_km']:g} km discs "
+                                     f"(from the {s['kind']} file {s['source']})")
     return 0
 
 

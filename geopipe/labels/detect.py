@@ -1,19 +1,20 @@
-"""Cyclone nodes in one gridded time step, after TempestExtremes DetectNodes.
+"""Cyclone nodes in one gridded time step: TempestExtremes' DetectNodes, then a class.
 
-1. Candidates: pixels of PRMSL lower than or equal to their 8 neighbours (wrapping in
-   longitude on global grids).
-2. Closed contour: along each of ``contour_directions`` great-circle rays, PRMSL must rise
-   by at least ``contour_dp_pa`` somewhere within ``contour_radius_deg`` of the candidate
-   (the max along each ray, the min over rays: ``contour_rise``).
-3. Merge: of candidates closer than ``merge_dist_deg`` the deeper is kept.
-4. Tropical test, with the fields the step has: 850 hPa relative vorticity (``absv850``
-   minus f) of the hemisphere's sign reaches ``vort_min`` within ``vort_radius_deg``; a warm
-   core when ``gh300`` and ``gh500`` exist (the 300-500 hPa thickness falls by
-   ``warm_core_dz_m`` within ``warm_core_radius_deg`` of its maximum near the node); and the
-   node lies equatorward of ``tropical_max_lat`` (vorticity alone cannot tell a tropical
-   cyclone from a mid-latitude low; the latitude cap and the warm core can).
-5. Kind: ``tropical`` (1), else ``extratropical`` (2) poleward of ``extratropical_min_lat``,
-   else ``other`` (0; a closed low in the tropics without the tropical signature).
+1. Nodes: :mod:`geopipe.labels.tempest` with DetectNodes' semantics -- local minima of sea-level
+   pressure over the grid graph (4 neighbours, or 8 with ``diag_connect``), merged within
+   ``merge_dist_deg`` before any contour test, kept when the flood fill from the minimum meets a
+   rise of ``contour_dp_pa`` everywhere within ``contour_radius_deg``; ``min_lat``/``max_lat``
+   limit where (equal values mean no limit, as in TempestExtremes).
+2. Class, with the fields the step has: 850 hPa relative vorticity (``vo850``, or ``absv850``
+   minus f) of the hemisphere's sign reaches ``vort_min`` within ``vort_radius_deg`` (the max over
+   the grid points within that distance); a warm core: the 300-500 hPa thickness (``gh300`` -
+   ``gh500``) has a closed contour, falling by ``warm_core_dz_m`` within ``warm_core_radius_deg``
+   of its maximum within ``warm_core_search_deg`` (TempestExtremes' ``closedcontourcmd`` on the
+   thickness with a negative delta); and the node lies equatorward of ``tropical_max_lat``.
+3. Kind: ``tropical`` (1) with a warm core (and the vorticity, when the store has it); else
+   ``extratropical`` (2) poleward of ``extratropical_min_lat``, else ``other`` (0).  A store
+   without thickness cannot tell a tropical cyclone from a mid-latitude low: its nodes are
+   ``cyclone`` (3, unclassified), never tropical.
 
 The kind codes are the values of the heuristic ``mask``: each kept node marks the connected
 region around it where PRMSL < node + ``mask_dp_pa`` within ``contour_radius_deg`` (or a
@@ -29,13 +30,15 @@ import pandas as pd
 import xarray as xr
 from scipy import ndimage
 
+from geopipe import cf
+from geopipe.labels import tempest
 from geopipe.labels.settings import Settings
-from geopipe.geometry import Grid, coriolis, distance_deg, wrap180
+from geopipe.geometry import Grid, coriolis, wrap180
 
-OTHER, TROPICAL, EXTRATROPICAL = 0, 1, 2
-KINDS = {OTHER: "other", TROPICAL: "tropical", EXTRATROPICAL: "extratropical"}
+OTHER, TROPICAL, EXTRATROPICAL, CYCLONE = 0, 1, 2, 3
+KINDS = {OTHER: "other", TROPICAL: "tropical", EXTRATROPICAL: "extratropical", CYCLONE: "cyclone"}
 
-NODE_COLUMNS = ["time", "lat", "lon", "prmsl", "contour_rise", "vort850", "warm_core_dz", "kind"]
+NODE_COLUMNS = ["time", "lat", "lon", "prmsl", "vort850", "warm_core", "kind"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +46,10 @@ class DetectParams(Settings):
     section = "detect"
     contour_dp_pa: float
     contour_radius_deg: float
-    contour_directions: int
     merge_dist_deg: float
+    diag_connect: bool
+    min_lat: float
+    max_lat: float
     vort_min: float
     vort_radius_deg: float
     warm_core_dz_m: float
@@ -59,11 +64,13 @@ class DetectParams(Settings):
 
 def relative_vorticity(ds: xr.Dataset) -> np.ndarray | None:
     """850 hPa relative vorticity (s-1, (ny, nx)) from ``vo850``, else ``absv850`` - f; None if neither."""
-    if "vo850" in ds:
-        return np.asarray(ds["vo850"].values, dtype="f8")
-    if "absv850" in ds:
+    rel = cf.find(ds, "relative_vorticity", level=850)
+    if rel is not None:
+        return np.asarray(rel.values, dtype="f8")
+    absv = cf.find(ds, "absolute_vorticity", level=850)
+    if absv is not None:
         f = coriolis(np.asarray(ds["latitude"].values, dtype="f8"))[:, None]
-        return np.asarray(ds["absv850"].values, dtype="f8") - f
+        return np.asarray(absv.values, dtype="f8") - f
     return None
 
 
@@ -74,113 +81,54 @@ def thickness(ds: xr.Dataset) -> np.ndarray | None:
     return None
 
 
-def candidates(prmsl: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
-    """Rows and columns of the local minima of ``prmsl`` (ny, nx) over 3 x 3 pixels, off the poles."""
-    mode = ("nearest", "wrap" if grid.periodic else "nearest")
-    low = ndimage.minimum_filter(prmsl, size=3, mode=mode)
-    flat = ndimage.maximum_filter(prmsl, size=3, mode=mode) == low  # a flat field has no lows
-    # a pole row is one point seen from many longitudes: no low is centred there
-    pole = np.abs(grid.lat) > 90 - 1e-6
-    return np.nonzero((prmsl == low) & ~flat & np.isfinite(prmsl) & ~pole[:, None])
-
-
-def meridian_rise(field: np.ndarray, grid: Grid, rows, cols, radius: float) -> np.ndarray:
-    """(k,) the smaller of the largest rises of ``field`` due north and due south of each
-    pixel, within ``radius`` degrees: an upper bound of :func:`contour_rise` (its north and
-    south rays run down the pixel's column), so a cheap first cut of the candidates.
-    A side whose window leaves the grid (a ray over the pole) is not bounded (inf)."""
-    k = int(np.ceil(radius / abs(grid.dlat) - 1e-9))
-    steps = np.arange(1, k + 1)
-    out = []
-    for sign in (-1, 1):
-        r = rows[:, None] + sign * steps[None, :]
-        inside = (r >= 0) & (r < grid.ny)
-        values = field[np.clip(r, 0, grid.ny - 1), cols[:, None]]
-        rise = np.max(values, axis=1, initial=-np.inf) - field[rows, cols]
-        out.append(np.where(inside.all(axis=1), rise, np.inf))
-    return np.minimum(*out)
-
-
-def contour_rise(field: np.ndarray, grid: Grid, lat, lon, radius: float, n_dir: int) -> np.ndarray:
-    """(k,) the least, over ``n_dir`` directions, of the largest rise of ``field`` along the ray
-    from each point out to ``radius`` degrees.  >= dp means a closed contour of dp."""
-    rlat, rlon = grid.rays(lat, lon, radius, n_dir)
-    values = grid.sample(field, rlat, rlon)  # (k, n_dir, n_r); radius 0 is the point itself
-    return np.min(np.max(values - values[:, :, :1], axis=2), axis=1)
-
-
-def disc_max(field: np.ndarray, grid: Grid, lat, lon, radius: float, n_dir: int = 16) -> np.ndarray:
-    """(k,) the largest value of ``field`` within ``radius`` degrees of each point (ray samples)."""
-    rlat, rlon = grid.rays(lat, lon, radius, n_dir)
-    return np.max(grid.sample(field, rlat, rlon), axis=(1, 2))
-
-
-def disc_argmax(field: np.ndarray, grid: Grid, lat, lon, radius: float, n_dir: int = 16):
-    """(lat, lon), each (k,): where ``field`` is largest within ``radius`` degrees of each point."""
-    rlat, rlon = grid.rays(lat, lon, radius, n_dir)
-    values = grid.sample(field, rlat, rlon).reshape(len(rlat), -1)
-    best = np.argmax(values, axis=1)
-    pick = np.arange(len(rlat))
-    return rlat.reshape(len(rlat), -1)[pick, best], rlon.reshape(len(rlat), -1)[pick, best]
-
-
-def merge(lat, lon, depth, dist: float) -> np.ndarray:
-    """Indices of the points to keep: deepest first, dropping any within ``dist`` degrees of a kept one."""
-    order = np.argsort(depth, kind="stable")
-    d = distance_deg(lat[order][:, None], lon[order][:, None], lat[order][None, :], lon[order][None, :])
-    keep = np.ones(len(order), bool)
-    for i in range(len(order)):
-        if keep[i]:
-            keep[i + 1:] &= d[i, i + 1:] >= dist
-    return np.sort(order[keep])
+def spec(p: DetectParams) -> tempest.DetectSpec:
+    """The TempestExtremes DetectNodes settings of ``p`` (the pressure field is called ``psl``)."""
+    return tempest.DetectSpec(
+        searchby="psl", closedcontour=(tempest.ClosedContour("psl", p.contour_dp_pa, p.contour_radius_deg),),
+        mergedist=p.merge_dist_deg, minlat=p.min_lat, maxlat=p.max_lat, diag_connect=bool(p.diag_connect))
 
 
 def detect_nodes(ds: xr.Dataset, params: DetectParams | dict | None = None) -> pd.DataFrame:
-    """Nodes of one time step: ``ds`` holds ``prmsl`` (latitude, longitude) in Pa, optionally
-    ``absv850`` (s-1), ``gh300`` and ``gh500`` (m).
+    """Nodes of one time step: ``ds`` holds sea-level pressure (``prmsl`` or ``msl``, or any
+    variable whose CF standard_name says so; latitude, longitude) in Pa, optionally 850 hPa
+    vorticity (``vo850`` or ``absv850``) and ``gh300``/``gh500`` (m).
 
     Returns a DataFrame with columns ``time, lat, lon`` (degrees, lon -180..180), ``prmsl``
-    (Pa), ``contour_rise`` (Pa), ``vort850`` (hemisphere-signed max relative vorticity, s-1,
-    NaN without absv850), ``warm_core_dz`` (m, NaN without thickness) and ``kind`` (0/1/2).
+    (Pa), ``vort850`` (hemisphere-signed max relative vorticity, s-1, NaN without vorticity),
+    ``warm_core`` (1.0 / 0.0, NaN without thickness) and ``kind`` (0/1/2/3).
     """
     p = DetectParams.load(params)
     grid = Grid(ds["latitude"].values, ds["longitude"].values)
-    prmsl = np.asarray(ds["prmsl"].values, dtype="f8")
+    psl = np.asarray(cf.pressure(ds).values, dtype="f4")
     time = pd.Timestamp(ds["time"].values) if "time" in ds.coords else pd.NaT
-    rows, cols = candidates(prmsl, grid)
-    keep = meridian_rise(prmsl, grid, rows, cols, p.contour_radius_deg) >= p.contour_dp_pa
-    rows, cols = rows[keep], cols[keep]
+    s = spec(p)
+    found = tempest.detect({"psl": psl[None]}, grid.lat, grid.lon, [time], s)
+    rows, cols = found["j"].to_numpy(), found["i"].to_numpy()
     lat, lon = grid.lat[rows], wrap180(grid.lon[cols])
-    rise = contour_rise(prmsl, grid, lat, lon, p.contour_radius_deg, p.contour_directions)
-    closed = rise >= p.contour_dp_pa
-    rows, cols, lat, lon, rise = rows[closed], cols[closed], lat[closed], lon[closed], rise[closed]
-    keep = merge(lat, lon, prmsl[rows, cols], p.merge_dist_deg)
-    rows, cols, lat, lon, rise = rows[keep], cols[keep], lat[keep], lon[keep], rise[keep]
-
     n = len(rows)
+    graph = tempest.GridGraph(grid.lat, grid.lon, s.diag_connect)
+    t0 = np.zeros(n, int)
     tropical = np.abs(lat) <= p.tropical_max_lat
     vort = relative_vorticity(ds)
     vmax = np.full(n, np.nan)
     if vort is not None and n:
         # cyclonic is positive in the north, negative in the south: flip the south's sign
         hemi = np.where(grid.lat >= 0, 1.0, -1.0)[:, None]
-        vmax = disc_max(vort * hemi, grid, lat, lon, p.vort_radius_deg)
-        # the flipped field is discontinuous at the equator: a node's own hemisphere decides
-        tropical &= (vmax >= p.vort_min)
-    dz = np.full(n, np.nan)
+        vmax = tempest._disc_extreme((vort * hemi)[None], t0, rows, cols, graph, p.vort_radius_deg, "max").astype("f8")
+        tropical &= vmax >= p.vort_min
+    warm = np.full(n, np.nan)
     thick = thickness(ds)
     if thick is not None and n:
-        # a closed contour of thickness around its maximum near the node: from that
-        # maximum the thickness must fall by warm_core_dz_m along every ray
-        tlat, tlon = disc_argmax(thick, grid, lat, lon, p.warm_core_search_deg)
-        dz = contour_rise(-thick, grid, tlat, tlon, p.warm_core_radius_deg, p.contour_directions)
-        tropical &= dz >= p.warm_core_dz_m
-    if vort is None and thick is None:
-        tropical[:] = False  # no field to test: never call a low tropical on pressure alone
-    kind = np.where(tropical, TROPICAL, np.where(np.abs(lat) >= p.extratropical_min_lat, EXTRATROPICAL, OTHER))
+        cc = tempest.ClosedContour("thickness", -p.warm_core_dz_m, p.warm_core_radius_deg, p.warm_core_search_deg)
+        core = tempest._closed(thick.astype("f4")[None], t0, rows, cols, graph, cc)
+        warm = core.astype("f8")
+        tropical &= core
+        kind = np.where(tropical, TROPICAL, np.where(np.abs(lat) >= p.extratropical_min_lat, EXTRATROPICAL, OTHER))
+    else:
+        kind = np.full(n, CYCLONE)  # no warm-core field: never call a low tropical
     return pd.DataFrame({"time": pd.DatetimeIndex([time] * n), "lat": lat, "lon": lon,
-                         "prmsl": prmsl[rows, cols], "contour_rise": rise, "vort850": vmax,
-                         "warm_core_dz": dz, "kind": kind.astype("uint8")})[NODE_COLUMNS]
+                         "prmsl": psl[rows, cols].astype("f8"), "vort850": vmax,
+                         "warm_core": warm, "kind": kind.astype("uint8")})[NODE_COLUMNS]
 
 
 def contour_region(prmsl: np.ndarray, grid: Grid, lat: float, lon: float, dp: float, radius: float) -> np.ndarray:
@@ -208,7 +156,7 @@ def node_mask(prmsl: np.ndarray, grid: Grid, nodes: pd.DataFrame, params: Detect
 
     p = DetectParams.load(params)
     out = np.zeros(prmsl.shape, np.uint8)
-    for kind in (EXTRATROPICAL, TROPICAL):
+    for kind in (CYCLONE, EXTRATROPICAL, TROPICAL):
         these = nodes[nodes["kind"] == kind]
         if p.mask == "radius":
             region = disc_mask(grid, these["lat"].to_numpy(), these["lon"].to_numpy(), p.mask_radius_km)

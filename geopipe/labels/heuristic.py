@@ -7,12 +7,16 @@
     by the node's own kind, the connected region where PRMSL < node + ``mask_dp_pa`` within
     ``contour_radius_deg`` (or a disc of ``mask_radius_km`` with ``mask: radius``).
 ``out`` with ``_tracks.zarr`` for ``.zarr`` (replaced whole at each run)
-    The node table (dim ``node``: ``time, lat, lon, prmsl, contour_rise, vort850,
-    warm_core_dz, kind, track_id``) and the track table (dim ``track``: ``track_kind,
+    The node table (dim ``node``: ``time, lat, lon, prmsl, vort850, warm_core, kind,
+    track_id``) and the track table (dim ``track``: ``track_kind,
     track_start, track_end, track_duration_h, track_n_nodes, track_min_prmsl, ...``).
     Nodes on no kept track are listed with ``track_id`` -1.
 ``out`` with ``_skill.json`` (when best tracks are given)
-    POD, FAR and CSI of the tropical tracks (:mod:`geopipe.labels.skill`).
+    POD, FAR and CSI of the tropical tracks (:mod:`geopipe.labels.skill`); on a store without
+    thickness, of the unclassified ``cyclone`` tracks equatorward of ``tropical_max_lat``.
+``nodes_out`` / ``tracks_out`` (optional)
+    The nodes and the paths in TempestExtremes' own text formats (:mod:`geopipe.labels.tefiles`):
+    a DetectNodes node file and a StitchNodes GFDL track file, columns ``prmsl, vort850``.
 
 Detection and masking run per time chunk with Dask.  A re-run detects only the times the
 labels lack, re-stitches all nodes, and appends masks for those times: masks already written
@@ -31,11 +35,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from geopipe import progress
+from geopipe import cf, progress
 from geopipe import store as _store
+from geopipe import tracks as _tracks
 from geopipe.errors import InputError, StoreError
 from geopipe.labels.detect import (
+    CYCLONE,
     KINDS,
+    TROPICAL,
     NODE_COLUMNS,
     DetectParams,
     detect_nodes,
@@ -45,11 +52,14 @@ from geopipe.labels.outputs import beside, write_json
 from geopipe.labels.skill import SkillParams, skill
 from geopipe.geometry import Grid
 from geopipe.labels.stitch import TRACK_COLUMNS, StitchParams, stitch
-from geopipe.labels.tables import track_table
 
 log = logging.getLogger(__name__)
 
-FIELDS = ("prmsl", "absv850", "vo850", "gh300", "gh500")
+def fields(ds: xr.Dataset) -> list[str]:
+    """The variables the detector reads: pressure, 850 hPa vorticity, thickness (those present)."""
+    found = [cf.find(ds, "air_pressure_at_mean_sea_level"), cf.find(ds, "relative_vorticity", 850),
+             cf.find(ds, "absolute_vorticity", 850)]
+    return [str(v.name) for v in found if v is not None] + [v for v in ("gh300", "gh500") if v in ds]
 
 
 def tables_path(out: str, root=None) -> str:
@@ -81,8 +91,8 @@ def _mask_block(prmsl: np.ndarray, times, lat, lon, nodes: pd.DataFrame, params:
 
 def detect_store(ds: xr.Dataset, params: DetectParams, chunk: int = 8) -> pd.DataFrame:
     """Nodes of every time of ``ds`` (Dask: one task per ``chunk`` times)."""
-    fields = [v for v in FIELDS if v in ds]
-    tasks = [dask.delayed(_detect_block)(ds[fields].isel(time=slice(a, a + chunk)), params)
+    names = fields(ds)
+    tasks = [dask.delayed(_detect_block)(ds[names].isel(time=slice(a, a + chunk)), params)
              for a in range(0, ds.sizes["time"], chunk)]
     frames = [f for f in dask.compute(*tasks) if len(f)]
     if not frames:
@@ -95,7 +105,7 @@ def mask_store(ds: xr.Dataset, nodes: pd.DataFrame, params: DetectParams, chunk:
     lat, lon = ds["latitude"].values, ds["longitude"].values
     blocks = []
     for a in range(0, ds.sizes["time"], chunk):
-        sub = ds["prmsl"].isel(time=slice(a, a + chunk))
+        sub = cf.pressure(ds).isel(time=slice(a, a + chunk))
         t = sub["time"].values
         here = nodes[nodes["time"].isin(pd.DatetimeIndex(t))]
         task = dask.delayed(_mask_block)(sub.data, t, lat, lon, here, params)
@@ -116,8 +126,7 @@ _DTYPES = {"time": "datetime64[ns]", "start": "datetime64[ns]", "end": "datetime
 def tables_dataset(nodes: pd.DataFrame, tracks: pd.DataFrame) -> xr.Dataset:
     """The node and track tables as one Dataset (dims ``node`` and ``track``)."""
     kinds = {"flag_values": list(KINDS), "flag_meanings": " ".join(KINDS.values())}
-    units = {"lat": "degrees_north", "lon": "degrees_east", "prmsl": "Pa", "contour_rise": "Pa",
-             "vort850": "s-1", "warm_core_dz": "m"}
+    units = {"lat": "degrees_north", "lon": "degrees_east", "prmsl": "Pa", "vort850": "s-1"}
     def column(table: pd.DataFrame, c: str) -> np.ndarray:
         return table[c].to_numpy().astype(_DTYPES.get(c, "f8"))
 
@@ -145,8 +154,31 @@ def read_tables(path: str, root=None) -> tuple[pd.DataFrame, pd.DataFrame]:
 # ----------------------------------------------------------------------------- whole stores
 
 
+def grid_indices(ds: xr.Dataset, nodes: pd.DataFrame) -> pd.DataFrame:
+    """``nodes`` with TempestExtremes' ``i, j`` (column and row on the grid of ``ds``)."""
+    grid = Grid(ds["latitude"].values, ds["longitude"].values)
+    return nodes.assign(i=np.rint(grid.col(nodes["lon"].to_numpy())).astype("int32") % grid.nx,
+                        j=np.rint(grid.row(nodes["lat"].to_numpy())).astype("int32"))
+
+
+def write_te_files(ds: xr.Dataset, nodes: pd.DataFrame, sp: StitchParams, nodes_out=None, tracks_out=None) -> dict:
+    """The nodes and the paths in TempestExtremes' text formats; returns the paths written."""
+    from geopipe.labels import tefiles
+    from geopipe.labels.stitch import paths
+
+    cols = ["prmsl", "vort850"]
+    table = grid_indices(ds, nodes.drop(columns="track", errors="ignore")).assign(lon=lambda t: t["lon"] % 360.0)
+    times = ds["time"].values
+    done = {}
+    if nodes_out:
+        done["nodes_out"] = tefiles.write_nodes(nodes_out, table, cols, times=times)
+    if tracks_out:
+        done["tracks_out"] = tefiles.write_tracks(tracks_out, paths(table, sp, times), cols)
+    return done
+
+
 def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=None, stitch_params=None,
-                     chunk: int | None = None, root=None) -> dict:
+                     chunk: int | None = None, root=None, nodes_out: str | None = None, tracks_out: str | None = None) -> dict:
     """Detect, stitch and mask the cyclones of gridded ``store`` into the labels store ``out``.
 
     ``tracks``: a best-track store; when given, the tropical tracks are scored against it.
@@ -159,13 +191,14 @@ def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=Non
     sp = StitchParams.load(stitch_params)
     chunk = chunk or layout.chunks("labels_heuristic")["time"]  # times per Dask task and per chunk
     ds = _store.open_store(store, root)
-    if "prmsl" not in ds:
-        raise InputError(store, "has no prmsl variable (mean sea-level pressure, Pa): cannot find lows")
+    if not cf.has_pressure(ds):
+        raise InputError(store, "has no mean sea-level pressure (prmsl, msl, or standard_name "
+                                "air_pressure_at_mean_sea_level): cannot find lows")
     for d in ("time", "latitude", "longitude"):
         if d not in ds.dims:
             raise InputError(store, f"has no {d!r} dimension (dims: {list(ds.dims)})")
     attrs = {"long_name": "heuristic cyclone region", "flag_values": list(KINDS), "method": "heuristic",
-             "flag_meanings": "none tropical extratropical", "store": str(store),
+             "flag_meanings": "none tropical extratropical cyclone", "store": str(store),
              "detect": json.dumps(dp.to_dict()), "stitch": json.dumps(sp.to_dict())}
     have = pd.DatetimeIndex([])
     if _store.exists(out, root):
@@ -185,9 +218,9 @@ def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=Non
             progress.dask_progress(bar, new.sizes["time"]):
         new_nodes = detect_store(new, dp, chunk)
     nodes = pd.concat([f for f in (old_nodes, new_nodes) if len(f)] or [new_nodes], ignore_index=True)
-    nodes, track_table_ = stitch(nodes, sp)
+    nodes, track_summary = stitch(nodes, sp, times=ds["time"].values)
     # the tables first: a run killed before the masks are appended re-detects those times
-    _store.replace(tables_dataset(nodes, track_table_), table_store, root=root, product="labels_heuristic_tables",
+    _store.replace(tables_dataset(nodes, track_summary), table_store, root=root, product="labels_heuristic_tables",
                    summary=f"heuristic nodes and tracks of {store}")
     written = 0
     if new.sizes["time"]:
@@ -198,14 +231,18 @@ def heuristic_labels(store: str, out: str, tracks: str | None = None, detect=Non
         out_ds.attrs.update(title="Heuristic cyclone masks", tables=table_store,
                             source=f"geopipe labels heuristic from {store}")
         written = _store.append(out_ds, out, product="labels_heuristic", chunks={"time": chunk}, root=root).written
-    by_kind = {KINDS[k]: int((track_table_["kind"] == k).sum()) for k in KINDS}
+    by_kind = {KINDS[k]: int((track_summary["kind"] == k).sum()) for k in KINDS}
     summary = {"store": str(out), "tables": table_store, "written": written, "skipped": len(have),
                "nodes": len(nodes), "tracked_nodes": int((nodes["track"] >= 0).sum()),
-               "tracks": len(track_table_), "tracks_by_kind": by_kind}
+               "tracks": len(track_summary), "tracks_by_kind": by_kind}
+    summary.update(write_te_files(ds, nodes, sp, nodes_out, tracks_out))
     if tracks:
-        tc = nodes[nodes["track"].isin(track_table_.loc[track_table_["kind"] == 1, "track"])]
+        scored = track_summary["kind"] == TROPICAL
+        if not scored.any() and "gh300" not in ds:  # no warm-core field: the unclassified lows of the tropics
+            scored = (track_summary["kind"] == CYCLONE) & (track_summary["lat_start"].abs() <= dp.tropical_max_lat)
+        tc = nodes[nodes["track"].isin(track_summary.loc[scored, "track"])]
         try:
-            best = track_table(_store.open_store(tracks, root))
+            best = _tracks.load(_store.open_store(tracks, root))
         except KeyError as exc:
             raise InputError(tracks, f"not a best-track store: {exc.args[0]}") from None
         scores = skill(tc, best, times=ds["time"].values, params=SkillParams.load(),

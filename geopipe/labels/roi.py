@@ -29,11 +29,11 @@ import xarray as xr
 
 from geopipe import progress
 from geopipe import store as _store
+from geopipe import tracks as _tracks
 from geopipe.config import resolve_store
 from geopipe.errors import InputError, ParameterError, StoreError
 from geopipe.labels.settings import Settings
 from geopipe.geometry import EARTH_RADIUS_KM, Grid
-from geopipe.labels.tables import track_table
 
 log = logging.getLogger(__name__)
 
@@ -47,29 +47,6 @@ class RoiParams(Settings):
 
     def method(self) -> str:
         return "disc" if self.radius_km else "box"
-
-
-# ----------------------------------------------------------------------------- positions
-
-
-def positions(times, tracks, window="3h") -> pd.DataFrame:
-    """Storm positions at ``times``: one row per (time, active storm).
-
-    ``tracks``: a best-track table (see :func:`geopipe.labels.tables.track_table`).  The
-    interpolation is :func:`geopipe.tracks.positions` (active from ``window`` before a storm's
-    first fix to ``window`` after its last, linear between fixes, the short way round in
-    longitude).  Returns columns ``time, sid, lat, lon`` (lon in -180..180), sorted by time then sid.
-    """
-    from geopipe import tracks as _tracks
-
-    table = track_table(tracks)
-    n = len(table)
-    blank = np.full(n, "", dtype=str)
-    fixes = _tracks.TrackTable(
-        sid=table["sid"].to_numpy(str), name=blank, basin=blank, nature=blank,
-        time=table["time"].to_numpy("datetime64[ns]"), lat=table["lat"].to_numpy("f8"),
-        lon=table["lon"].to_numpy("f8"), wind=np.full(n, np.nan), pres=np.full(n, np.nan))
-    return _tracks.positions(times, fixes, window=window)[["time", "sid", "lat", "lon"]]
 
 
 # ----------------------------------------------------------------------------- masks
@@ -146,7 +123,7 @@ def roi_masks(grid_ds: xr.Dataset, tracks, box: int | None = None, radius_km: fl
     times = grid_ds["time"].values
     lat, lon = grid_ds["latitude"].values, grid_ds["longitude"].values
     Grid(lat, lon)  # refuse irregular grids here, not inside a worker
-    pos = positions(times, tracks, params.window)
+    pos = _tracks.positions(times, _tracks.load(tracks), window=params.window)
     blocks = []
     for a in range(0, len(times), chunk):
         t = times[a:a + chunk]
@@ -218,7 +195,7 @@ def label_ibtracs(grid_store: str, tracks_store: str, out: str, box: int | None 
     todo = grid_ds[["time"]].isel(time=np.flatnonzero(~pd.Index(grid_ds.indexes["time"]).isin(have)))
     todo = todo.assign_coords(latitude=grid_ds["latitude"], longitude=grid_ds["longitude"])
     try:
-        tracks = track_table(tracks_ds)
+        tracks = _tracks.load(tracks_ds)
     except KeyError as exc:
         raise InputError(tracks_store, f"not a best-track store: {exc.args[0]}") from None
     shape = {"radius_km": params.radius_km} if params.radius_km else {"box": params.box}
@@ -235,7 +212,7 @@ def label_ibtracs(grid_store: str, tracks_store: str, out: str, box: int | None 
             progress.dask_progress(bar, ds.sizes["time"]):
         result = _store.append(ds, out, product="labels_ibtracs", chunks={"time": chunk}, root=root,
                                sources=_store.sources_of(tracks_store, root))
-    pos = positions(todo["time"].values, tracks, params.window)
+    pos = _tracks.positions(todo["time"].values, tracks, window=params.window)
     log.info("%s: %d masks written, %d storm positions", out, result.written, len(pos))
     summary.update(store=result.store, written=result.written, skipped=result.skipped + len(have),
                    storms=int(pos["sid"].nunique()), positions=len(pos))

@@ -19,7 +19,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from geopipe.labels.roi import positions
+from geopipe import tracks as _tracks
 from geopipe.labels.settings import Settings
 from geopipe.geometry import Grid, distance_km
 
@@ -60,10 +60,11 @@ def skill(detected: pd.DataFrame, ibtracs, times=None, params: SkillParams | dic
     p = SkillParams.load(params)
     window = pd.Timedelta(hours=p.match_hours)
     times = pd.DatetimeIndex(detected["time"].unique() if times is None else np.asarray(times))
-    ref = positions(times, ibtracs, window)
+    table = _tracks.load(ibtracs)  # the one best-track table (spurs dropped)
+    ref = _tracks.positions(times, table, window=window)
     ref = ref[_inside(ref, lat, lon)]
     node_times = pd.DatetimeIndex(detected["time"].unique())
-    at_nodes = positions(node_times, ibtracs, window)
+    at_nodes = _tracks.positions(node_times, table, window=window)[["time", "sid", "lat", "lon"]]
     pairs = detected[["track", "time", "lat", "lon"]].merge(at_nodes, on="time", suffixes=("", "_ref"))
     if len(pairs):
         pairs["km"] = distance_km(pairs["lat"].to_numpy(), pairs["lon"].to_numpy(),

@@ -12,6 +12,7 @@ from geopipe.errors import GeopipeError
 
 #: catalog source name -> "module:Class"
 READERS: dict[str, str] = {
+    "era5": "geopipe.sources.era5:ERA5Reader",
     "gfs": "geopipe.sources.gfs:GFSReader",
     "goes": "geopipe.sources.goes:GOESReader",
     "ibtracs": "geopipe.sources.ibtracs:IBTrACSReader",

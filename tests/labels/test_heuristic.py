@@ -51,7 +51,7 @@ def test_cli_labels_tables_and_skill(stores, capsys):
     for c in ("time", "latitude", "longitude"):
         np.testing.assert_array_equal(labels[c].values, gfs[c].values)
     mask = labels["mask"]
-    assert mask.dtype == np.uint8 and mask.attrs["flag_meanings"] == "none tropical extratropical"
+    assert mask.dtype == np.uint8 and mask.attrs["flag_meanings"] == "none tropical extratropical cyclone"
     for row in truth[truth["time"] <= TIMES[5]].itertuples():
         want = {"tc_north": 1, "tc_south": 1, "et_north": 2, "et_south": 2, "short": 0}[row.name]
         assert int(pixel(mask.sel(time=row.time), row.lat, row.lon)) == want, row
@@ -89,5 +89,5 @@ def test_cli_store_without_prmsl_is_a_one_line_error(root, capsys):
     store.append(ds, str(root / "pw.zarr"))
     assert main(["labels", "heuristic", "--store", str(root / "pw.zarr"), "--out", str(root / "h.zarr")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "pw.zarr: has no prmsl variable" in err
+    assert "\n" not in err and "pw.zarr: has no mean sea-level pressure (prmsl, msl" in err
     assert not (root / "h.zarr").exists()

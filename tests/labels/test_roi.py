@@ -10,9 +10,10 @@ from pyproj import Geod
 
 from geopipe import store
 from geopipe.cli import main
+from geopipe import tracks
 from geopipe.errors import ParameterError
-from geopipe.labels.roi import box_mask, disc_mask, label_ibtracs, positions, roi_masks
 from geopipe.geometry import EARTH_RADIUS_KM, Grid
+from geopipe.labels.roi import box_mask, disc_mask, label_ibtracs, roi_masks
 from tests.labels.conftest import grid_dataset, ibtracs_dataset
 
 LAT = np.arange(90.0, -90.5, -1.0)  # GFS order: north to south
@@ -83,7 +84,7 @@ def test_positions_interpolate_in_time_across_the_dateline_within_the_window():
                           "track_type": ["main"] * 5 + ["spur-2020001N05000", "main"]})
     times = pd.to_datetime(["2019-12-31 20:00", "2019-12-31 21:00", "2020-01-01 03:00", "2020-01-01 12:00",
                             "2020-01-01 12:01"])
-    pos = positions(times, fixes, "3h")
+    pos = tracks.positions(times, tracks.load(fixes), "3h")
     a = pos[pos["sid"] == "A"].set_index("time")
     # 3 h before the first fix: within the window, held at the first position; 4 h before: not yet
     assert a.loc["2019-12-31 21:00", ["lat", "lon"]].tolist() == [10.0, 178.0]

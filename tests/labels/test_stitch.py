@@ -44,29 +44,32 @@ def straight(name, lat0, lon0, dlat, dlon, times, kind=2):
                          "lon": (lon0 + dlon * k + 180) % 360 - 180, "prmsl": 99000.0, "kind": kind})
 
 
-def test_the_speed_limit_scales_with_the_time_step():
+def test_the_range_is_fixed_whatever_the_time_step_or_the_gap():
+    # TempestExtremes' StitchNodes: a link is within range_deg (6), not a speed
     six = pd.date_range("2020-01-01", periods=6, freq="6h")
     three = pd.date_range("2020-01-01", periods=11, freq="3h")
     params = {"min_duration_h": 0}
-    # 5 degrees a step along the equator: allowed in 6 h (6 degrees), not in 3 h (3 degrees)
     nodes, tracks = stitch(straight("a", 0.0, 10.0, 0.0, 5.0, six), params)
     assert nodes["track"].nunique() == 1 and len(tracks) == 1
     nodes, tracks = stitch(straight("a", 0.0, 10.0, 0.0, 5.0, three), params)
-    assert nodes["track"].nunique() == len(three)
-    # 2.5 degrees per 3 h is fine
-    nodes, _ = stitch(straight("a", 0.0, 10.0, 0.0, 2.5, three), params)
-    assert nodes["track"].nunique() == 1
+    assert nodes["track"].nunique() == 1  # 5 degrees in 3 h is still within 6
+    nodes, tracks = stitch(straight("a", 0.0, 10.0, 0.0, 6.5, six), params)
+    assert (nodes["track"] == -1).all() and tracks.empty  # 6.5 degrees a step: no link at all
 
 
-def test_a_missing_step_is_bridged_within_max_gap():
+def test_a_missing_step_is_bridged_within_max_gap_and_range():
     times = pd.date_range("2020-01-01", periods=8, freq="6h")
-    track = straight("a", 20.0, 300.0, 0.5, 4.0, times).drop(index=5)  # no node at 06:00 on day 2
-    nodes, tracks = stitch(track)
+    track = straight("a", 20.0, 300.0, 0.5, 2.0, times).drop(index=5)  # no node at 06:00 on day 2
+    nodes, tracks = stitch(track, times=times)
     assert (nodes["track"] == 0).all() and tracks["duration_h"].tolist() == [42.0]
     # without gaps: a 24 h piece (kept) and a 6 h piece (dropped)
-    nodes, tracks = stitch(track, {"max_gap_steps": 0})
+    nodes, tracks = stitch(track, {"max_gap_steps": 0}, times=times)
     assert tracks["duration_h"].tolist() == [24.0]
     assert nodes["track"].tolist() == [0] * 5 + [-1] * 2
+    # a faster storm is not bridged: the gap's 7.5 degrees are beyond the fixed 6-degree range
+    fast = straight("a", 20.0, 300.0, 0.5, 4.0, times).drop(index=5)
+    nodes, tracks = stitch(fast, times=times)
+    assert tracks["duration_h"].tolist() == [24.0]
 
 
 def test_neighbouring_storms_keep_their_identity_and_tropical_tracks_need_two_tropical_nodes():

@@ -20,6 +20,7 @@ from geopipe.sources.base import JOINS
 
 #: reader name -> (bundled sample files under geopipe/sample/data, reader options); small files
 SAMPLES: dict[str, tuple[list[str], dict]] = {
+    "era5": (["era5/era5_msl_202512_2.5deg.nc", "era5/era5_vo850_202512_2.5deg.nc"], {}),
     "gfs": (["gfs/gfs.t12z.pgrbf120.2p5deg.grib2"], {"vars": ["pwat", "prmsl", "u10"]}),
     "goes": (["goes/goes16_abi_cmip_C13_M1_20230011800_subset24x24.nc"], {}),
     "ibtracs": (["ibtracs/ibtracs.SA.list.v04r00.csv", "ibtracs/ibtracs.ACTIVE.list.v04r01.csv"], {}),
