@@ -103,7 +103,11 @@ def error_line(exc: BaseException, verb: argparse.ArgumentParser | None = None) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except GeopipeError as exc:  # a verb filled from the catalog (ingest SOURCE) met a bad catalog
+        print(f"geopipe: error: {error_line(exc)}", file=sys.stderr)
+        return 2
     apply_global_options(args, whole_process=argv is None)
     if not getattr(args, "func", None):
         parser.print_help()
