@@ -110,7 +110,7 @@ def check(ds: xr.Dataset, source: str, path: str, allow_out_of_range: bool = Fal
 
     rule = rules(source)
     _check_identity(ds, rule, path)
-    if rule.get("one_valid_time_per_file") and ds.sizes.get("time", 1) > 1:
+    if _one_time(rule.get("one_valid_time_per_file"), path) and ds.sizes.get("time", 1) > 1:
         times = ", ".join(str(t)[:16] for t in ds["time"].values[:3])
         raise InputError(path, f"{ds.sizes['time']} valid times ({times}...) in one file; a {source} file holds one")
     flags = []
@@ -134,6 +134,14 @@ def check(ds: xr.Dataset, source: str, path: str, allow_out_of_range: bool = Fal
             raise InputError(path, message)
         flags.append({"variable": str(name), "valid_range": list(bounds), "count": count, "first": message})
     return flags
+
+
+def _one_time(rule, path: str) -> bool:
+    """``true``, or a list of file-name patterns (the products that hold one valid time per file)."""
+    if isinstance(rule, (list, tuple)):
+        name = str(path).rsplit("/", 1)[-1]
+        return any(fnmatch.fnmatchcase(name, str(p)) for p in rule)
+    return bool(rule)
 
 
 def _check_identity(ds: xr.Dataset, rule: dict, path: str) -> None:

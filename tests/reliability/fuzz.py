@@ -104,7 +104,8 @@ class _Builder:
 
     def add(self, source: str, clean: Path, name: str, data: bytes, reasons=(), defect: str = "", suffix=None):
         name = name.replace("/", "-")
-        path = self.folder / source / f"{len(self.cases):03d}-{name}{suffix or clean.suffix}"
+        stem = "gfs.t12z.pgrbf120." if source == "gfs" else ""  # NOAA's name: one valid time per file
+        path = self.folder / source / f"{stem}{len(self.cases):03d}-{name}{suffix or clean.suffix}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         self.cases.append(Mutant(name, source, str(path), str(clean), tuple(reasons), defect))
@@ -112,7 +113,7 @@ class _Builder:
     # -------------------------------------------------------------------------- GFS
     def gfs(self) -> None:
         rng, msgs = self.rng, _gfs_messages()
-        clean = self.folder / "clean" / "gfs-small.grib2"
+        clean = self.folder / "clean" / "gfs.t12z.pgrbf120.2p5deg.small.grib2"
         clean.parent.mkdir(parents=True, exist_ok=True)
         clean.write_bytes(b"".join(msgs))
         starts = np.cumsum([0] + [len(m) for m in msgs])
