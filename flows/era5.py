@@ -13,10 +13,14 @@ import os
 from prefect import flow, task
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.common import product_stores
 from flows.datasets import build_patches
 from flows.ingest import ingest_source
 from flows.predict import predict, render_maps
 from flows.train import train_unet
+
+
+STORES = product_stores()
 
 
 class ERA5Config(BaseModel):
@@ -24,7 +28,7 @@ class ERA5Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     inputs: list[str] = Field(..., description="ERA5 NetCDF/GRIB files, folders or an ARCO-ERA5 URL")
-    store: str = "era5.zarr"
+    store: str = STORES["era5"]
     labels_out: str = "labels/era5_heuristic.zarr"
     label_radius_km: float = 600.0
     patch_vars: list[str] = Field(default_factory=lambda: ["msl", "vo850"])
