@@ -37,8 +37,12 @@ def get_reader(name: str, **options):
 def describe(name: str) -> str:
     """One line about a source: its catalog title, else the first line of its reader's docstring."""
     from geopipe.catalog import load
+    from geopipe.errors import CatalogError
 
-    cat = load()
-    if name in cat.sources and cat.sources[name].title:
+    try:
+        cat = load()
+    except CatalogError:  # a help line needs no catalog: a bad one is reported, in one line, when a command runs
+        cat = None
+    if cat is not None and name in cat.sources and cat.sources[name].title:
         return cat.sources[name].title
     return ((reader_class(name).__doc__ or name).strip().splitlines() or [name])[0]
