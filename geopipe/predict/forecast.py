@@ -122,7 +122,7 @@ def _driver_inputs(spec: dict, drivers, full: pd.DatetimeIndex, model_dir) -> tu
     """Raw 1-minute driver + coupling values (T, C) of the driver store on ``full``."""
     if drivers is None:
         raise ParameterError("drivers", f"{model_dir} was trained with solar-wind drivers "
-                                        f"({', '.join(spec['variables'])}): give the driver store")
+                                        f"({', '.join(spec['variables'])}): give its driver store")
     d_url = _store.resolve_store(drivers)
     dds = _store.open_store(d_url)
     missing = [v for v in spec["variables"] if v not in dds.data_vars]
