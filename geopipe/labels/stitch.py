@@ -21,7 +21,6 @@ import pandas as pd
 from geopipe.labels import tempest
 from geopipe.labels.detect import CYCLONE, EXTRATROPICAL, OTHER, TROPICAL
 from geopipe.labels.settings import Settings
-from geopipe.geometry import distance_deg
 
 TRACK_COLUMNS = ["track", "kind", "start", "end", "duration_h", "n_nodes", "min_prmsl",
                  "lat_min_prmsl", "lon_min_prmsl", "lat_start", "lon_start"]

@@ -27,7 +27,6 @@ import itertools
 import logging
 import random
 import re
-import time
 from collections.abc import Callable, Sequence
 
 

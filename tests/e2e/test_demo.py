@@ -23,6 +23,7 @@ KEYS = {"gfs", "goes", "ibtracs", "isgi", "labels_ibtracs", "labels_heuristic", 
         "omni", "windows_drivers", "lstm_drivers_model", "forecasts_drivers", "era5", "labels_era5", "unet_era5_model"}
 
 
+@pytest.mark.timeout(2400)
 def test_demo_runs_offline_and_every_output_opens(tmp_path):
     env = dict(os.environ, GEOPIPE_ROOT=str(tmp_path / "data"), PREFECT_HOME=str(tmp_path / "prefect"))
     env.pop("PREFECT_API_URL", None)  # the demo uses an ephemeral Prefect

@@ -45,7 +45,7 @@ def test_deployment_run_through_server_worker_and_ui(tmp_path):
         # schedules are attached as declared
         deps = {d["name"]: d for d in prefect.api("POST", "/deployments/filter", {})}
         crons = {s["schedule"].get("cron") for s in deps["gfs-cycles"]["schedules"]}
-        assert crons == {"30 3,9,15,21 * * *"}
+        assert crons == {"*/30 * * * *"}  # polls: each forecast hour is ingested as it is published
 
         prefect.start_worker("cpu")
         run_id = prefect.run_deployment("ingest-isgi/symh-sample")

@@ -14,7 +14,7 @@ import pytest
 
 from geopipe import store
 from geopipe.cli import main
-from geopipe.errors import InputError, StoreError
+from geopipe.errors import InputError
 from geopipe.ingest import ingest
 from geopipe.sources.goes import GOESReader, list_remote, parse_name
 from tests.support.netcdf import copy_netcdf_without
@@ -166,8 +166,9 @@ def _moved_scene(goes, tmp_path, minutes: int):
 def test_moving_sectors_stack_on_a_catalog_grid_through_the_cli(goes, tmp_path, root, capsys):
     moved = _moved_scene(goes, tmp_path, 1)
     ingest("goes", [str(goes / C13)], "native.zarr", strict=True)
-    with pytest.raises(StoreError, match="different grid"):
+    with pytest.raises(InputError, match="different grid") as err:  # names the input, not only the store
         ingest("goes", [str(moved)], "native.zarr", strict=True)
+    assert str(moved) in str(err.value)
     for path in (goes / C13, moved):
         assert main(["ingest", "goes", str(path), "--store", "grid.zarr", "--grid", "conus_0p1", "--method", "nearest"]) == 0
     assert main(["ingest", "goes", str(moved), "--store", "grid.zarr", "--grid", "no_such_grid"]) == 2
