@@ -21,6 +21,7 @@ import xarray as xr
 
 from geopipe.lease import lease_name
 from geopipe.sample import REAL
+from tests.support.s3 import loopback_s3
 
 ROOT = Path(__file__).resolve().parents[1]
 INPUTS = [str(REAL / "isgi" / "kyoto_asysym_iaga2002" / "WWW_aeasy00025746.dat.txt.bz2"),
@@ -37,17 +38,8 @@ def prefect(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def s3():
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket="geodata")
-    yield {"key": "testing", "secret": "testing", "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
-    server.stop()
+    with loopback_s3("geodata") as server:
+        yield server.storage_options()
 
 
 def _start(prefect, tmp: Path, name: str, **request) -> tuple[subprocess.Popen, dict]:

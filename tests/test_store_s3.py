@@ -9,21 +9,13 @@ import xarray as xr
 
 from geopipe import store
 from tests.support.writer import field
+from tests.support.s3 import loopback_s3
 
 
 @pytest.fixture(scope="module")
 def s3():
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket="geodata")
-    yield {"key": "testing", "secret": "testing", "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
-    server.stop()
+    with loopback_s3("geodata") as server:
+        yield server.storage_options()
 
 
 def test_append_to_an_s3_store_is_idempotent_and_opens_with_xarray(s3):

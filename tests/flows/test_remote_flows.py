@@ -71,25 +71,17 @@ def test_gfs_cycle_still_incomplete_after_its_window_fails_naming_the_hours(pref
 @pytest.fixture(scope="module")
 def goes19_s3():
     """A moto S3 server on loopback with a GOES-19 bucket: one hour of scans, the next hour empty."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
     from geopipe.sample import REAL
+    from tests.support.s3 import loopback_s3
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                      aws_secret_access_key="testing")
-    s3.create_bucket(Bucket="noaa-goes19")
-    body = (REAL / "goes" / "goes16_abi_cmip_C13_M1_20230011800_subset24x24.nc").read_bytes()
-    for minute in ("00", "01"):  # GOES-19 names, as NOAA writes them since April 2025
-        key = f"ABI-L2-CMIPM/2026/152/18/OR_ABI-L2-CMIPM1-M6C13_G19_s202615218{minute}281_e1_c2.nc"
-        s3.put_object(Bucket="noaa-goes19", Key=key, Body=body, ACL="public-read")
-    s3.put_object(Bucket="noaa-goes19", Key="ABI-L2-CMIPM/2026/152/19/.keep", Body=b"", ACL="public-read")
-    yield {"client_kwargs": {"endpoint_url": endpoint}}
-    server.stop()
+    with loopback_s3("noaa-goes19") as server:
+        body = (REAL / "goes" / "goes16_abi_cmip_C13_M1_20230011800_subset24x24.nc").read_bytes()
+        for minute in ("00", "01"):  # GOES-19 names, as NOAA writes them since April 2025
+            key = f"ABI-L2-CMIPM/2026/152/18/OR_ABI-L2-CMIPM1-M6C13_G19_s202615218{minute}281_e1_c2.nc"
+            server.client.put_object(Bucket="noaa-goes19", Key=key, Body=body, ACL="public-read")
+        server.client.put_object(Bucket="noaa-goes19", Key="ABI-L2-CMIPM/2026/152/19/.keep", Body=b"",
+                                 ACL="public-read")
+        yield {"client_kwargs": {"endpoint_url": server.endpoint}}
 
 
 def test_goes_hourly_flow_succeeds_on_goes19_names_and_fails_red_on_an_empty_hour(prefect_harness, goes19_s3,
