@@ -201,6 +201,17 @@ def _concept(key: tuple, h) -> dict:
     return hit
 
 
+def _field(h, number: int, sub: int, concept: dict, code, level, level2, step_type: str) -> Field:
+    """The :class:`Field` of handle ``h`` once its parameter and levels are known (GRIB1 and GRIB2 alike)."""
+    get = functools.partial(eccodes.codes_get, h, ktype=int)
+    return Field(
+        message=number, sub=sub, short=concept["shortName"], cfvar=concept["cfVarName"],
+        type_of_level=eccodes.codes_get(h, "typeOfLevel"), level_code=code, level=level, level2=level2,
+        step_type=step_type, span=get("endStep") - get("startStep"), init=_date(get("dataDate"), get("dataTime")),
+        valid=_date(get("validityDate"), get("validityTime")), grid_type=eccodes.codes_get(h, "gridType"),
+        grid_md5=eccodes.codes_get(h, "md5GridSection"), concept=concept)
+
+
 def read_field(message: bytes, number: int, sub: int) -> Field:
     """Describe one single-field GRIB2 message (raises eccodes errors on a corrupt header)."""
     h = eccodes.codes_new_from_message(message)
@@ -214,12 +225,7 @@ def read_field(message: bytes, number: int, sub: int) -> Field:
         key = (get("discipline"), get("parameterCategory"), get("parameterNumber"), code, level, level2,
                step_type, get("centre"), get("productDefinitionTemplateNumber"))
         concept = _concept(key, h)
-        return Field(
-            message=number, sub=sub, short=concept["shortName"], cfvar=concept["cfVarName"],
-            type_of_level=eccodes.codes_get(h, "typeOfLevel"), level_code=code, level=level, level2=level2,
-            step_type=step_type, span=get("endStep") - get("startStep"), init=_date(get("dataDate"), get("dataTime")),
-            valid=_date(get("validityDate"), get("validityTime")), grid_type=eccodes.codes_get(h, "gridType"),
-            grid_md5=eccodes.codes_get(h, "md5GridSection"), concept=concept)
+        return _field(h, number, sub, concept, code, level, level2, step_type)
     finally:
         eccodes.codes_release(h)
 
@@ -376,9 +382,4 @@ def read_field_grib1(h, number: int, sub: int) -> Field:
     key = ("grib1", eccodes.codes_get(h, "centre"), get("table2Version"), get("indicatorOfParameter"), code,
            level, level2, step_type, get("timeRangeIndicator"))
     concept = _concept_grib1(key, h)
-    return Field(
-        message=number, sub=sub, short=concept["shortName"], cfvar=concept["cfVarName"],
-        type_of_level=eccodes.codes_get(h, "typeOfLevel"), level_code=code, level=level, level2=level2,
-        step_type=step_type, span=get("endStep") - get("startStep"), init=_date(get("dataDate"), get("dataTime")),
-        valid=_date(get("validityDate"), get("validityTime")), grid_type=eccodes.codes_get(h, "gridType"),
-        grid_md5=eccodes.codes_get(h, "md5GridSection"), concept=concept)
+    return _field(h, number, sub, concept, code, level, level2, step_type)
