@@ -17,7 +17,7 @@ Windows with NaN in their history (any index channel) or in a target are dropped
 counted by reason (``dropped`` in the summary and the store's attributes).
 
 Solar-wind drivers (``drivers``, e.g. an OMNI store) follow :mod:`geopipe.datasets.drivers`:
-the default set or the named variables, couplings (``vbs``, ``newell``), block means at
+the default set or the named variables, couplings (``phi_pc`` by default; ``vbs``, ``newell``), block means at
 ``cadence`` (e.g. ``"5min"``; the index channels too), mask channels and a bounded forward
 fill, so drivers never hold NaN and never drop a window; the recipe (``driver_spec``) is
 stored for prediction.
@@ -165,20 +165,22 @@ def _overlaps(starts, ends, onsets, event_ends) -> np.ndarray:
     return (k >= 0) & (reach[np.maximum(k, 0)] >= starts)
 
 
-def _driver_part(grid: np.ndarray, drivers, root) -> tuple[list[str], np.ndarray, list[str], list[str]]:
-    """(raw driver + coupling channels, their 1-minute values on ``grid``, variables, store URLs)."""
-    raw, variables, urls = {}, [], []
+def _driver_part(grid: np.ndarray, drivers, root) -> tuple[list[str], np.ndarray, list[str], list[str], list[str]]:
+    """(raw driver + coupling channels, their 1-minute values on ``grid``, variables, store URLs,
+    couplings)."""
+    raw, variables, urls, coupled = {}, [], [], []
     for d_store, d_vars in drivers:
         d_url, d_ds = _open_series(d_store, [], root)
-        chosen = _drivers.choose(d_ds.data_vars, list(d_vars or []), d_url)
+        chosen, named = _drivers.choose(d_ds.data_vars, list(d_vars or []), d_url)
+        coupled += [c for c in named if c not in coupled]
         _open_series(d_store, chosen, root)  # checks dims
         on = _on_grid(grid, d_url, d_ds, chosen)
         for j, v in enumerate(chosen):
             raw[v] = on[:, j]
         variables += chosen
         urls.append(d_url)
-    names, values = _drivers.driver_values(grid, raw, variables)
-    return names, values, variables, urls
+    names, values = _drivers.driver_values(grid, raw, variables, coupled)
+    return names, values, variables, urls, [n for n in names if n in coupled]
 
 
 def cadence_factor(cadence, base: np.timedelta64) -> int:
@@ -214,7 +216,7 @@ def build_windows(store: str, out: str, var: str = WINDOWS.var, extra=(), driver
     factor = cadence_factor(cadence, base)
     driver_urls, spec = [], None
     if drivers:
-        d_names, d_values, d_vars, driver_urls = _driver_part(grid, drivers, root)
+        d_names, d_values, d_vars, driver_urls, coupled = _driver_part(grid, drivers, root)
         _, d_values = _drivers.block_mean(grid, d_values, factor)
     grid, values = _drivers.block_mean(grid, values, factor)
     cadence = base * factor
@@ -223,7 +225,8 @@ def build_windows(store: str, out: str, var: str = WINDOWS.var, extra=(), driver
         d_channels, d_values, fills = _drivers.finish(d_names, d_values, fill_steps)
         values = np.concatenate([values, d_values], axis=1)
         channels += d_channels
-        spec = {"stores": driver_urls, "variables": d_vars, "channels": d_channels, "fill_steps": fill_steps,
+        spec = {"stores": driver_urls, "variables": d_vars, "couplings": coupled, "channels": d_channels,
+                "fill_steps": fill_steps,
                 "fill_minutes": int(fill_minutes), "fill_values": fills}
     if len(set(channels)) != len(channels):
         raise ParameterError(("extra", "drivers"), f"a channel name repeats: {channels}")

@@ -66,6 +66,21 @@ def _first_at_or_after(hit: np.ndarray) -> np.ndarray:
     return np.minimum.accumulate(np.where(hit, np.arange(n), n)[::-1])[::-1]
 
 
+def _stretches(t: pd.DatetimeIndex, x: np.ndarray, gap_hours: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample, the first and last index of its stretch of data: stretches are separated by
+    more than ``gap_hours`` without a finite value (e.g. two storm files years apart)."""
+    ok = np.flatnonzero(np.isfinite(x))
+    first = np.zeros(x.size, np.int64)
+    last = np.full(x.size, x.size - 1, np.int64)
+    if ok.size < 2:
+        return first, last
+    breaks = np.flatnonzero(np.diff(t[ok]) > pd.Timedelta(hours=float(gap_hours)))
+    starts = np.concatenate([[ok[0]], ok[breaks + 1]])
+    stops = np.concatenate([ok[breaks], [ok[-1]]])
+    seg = np.clip(np.searchsorted(starts, np.arange(x.size), side="right") - 1, 0, None)
+    return starts[seg], stops[seg]
+
+
 def storm_events(sym_h: pd.Series, params: StormParams | dict | None = None) -> pd.DataFrame:
     """Events of ``sym_h`` (nT, indexed by time, sorted) as a DataFrame of :data:`EVENT_COLUMNS`."""
     p = StormParams.load(params)
@@ -82,13 +97,15 @@ def storm_events(sym_h: pd.Series, params: StormParams | dict | None = None) -> 
         g_start = g_end = np.array([], int)
     quiet = _last_at_or_before(x >= p.quiet_nt)
     recovered = _first_at_or_after(x >= p.recovery_nt)
+    first, last = _stretches(t, x, p.merge_hours)
     rows = []
     prev_end = 0
     for k, (a, b) in enumerate(zip(g_start, g_end)):
         peak = a + int(np.nanargmin(x[a:b + 1]))
-        onset = max(int(quiet[a]), prev_end) if quiet[a] >= 0 else prev_end
-        end = int(recovered[b]) if recovered[b] < x.size else x.size - 1
-        done = recovered[b] < x.size
+        onset = max(int(quiet[a]), prev_end, first[a]) if quiet[a] >= 0 else max(prev_end, first[a])
+        # an event never runs across a data gap: it ends, unrecovered, at the gap's edge
+        done = recovered[b] <= last[b]
+        end = int(recovered[b]) if done else int(last[b])
         if k + 1 < len(g_start):
             nxt = g_start[k + 1]
             next_onset = max(int(quiet[nxt]), 0) if quiet[nxt] >= 0 else end

@@ -14,13 +14,13 @@ import keras
 import numpy as np
 from keras import layers
 
-from geopipe.models.layers import ForecastHead
+from geopipe.models.layers import Asinh, ForecastHead
 
 
 def build_lstm(n_channels: int, history: int, n_leads: int, units: Sequence[int] = (64, 32),
                dropout: float = 0.2, target_mean: float = 0.0, target_std: float = 1.0,
                residual: bool = True, target_channel: int = 0, name: str = "lstm",
-               linear=None) -> keras.Model:
+               linear=None, squash: bool = False) -> keras.Model:
     """LSTM layers of ``units`` (the last returns its final state), dropout between them,
     then one Dense output per lead rescaled by the target's ``target_mean``/``target_std``
     (see :class:`~geopipe.models.layers.ForecastHead`).
@@ -28,12 +28,15 @@ def build_lstm(n_channels: int, history: int, n_leads: int, units: Sequence[int]
     ``linear=(coef (history*channels, lead), intercept (lead,))`` adds a linear skip from the
     flattened window to the output (the autoregressive component of LSTNet, Lai et al. 2018),
     started at those coefficients (e.g. the ARX rung's ridge fit, in the same standardised
-    units), so the LSTM learns the nonlinear correction to the linear forecast."""
+    units), so the LSTM learns the nonlinear correction to the linear forecast.
+
+    ``squash`` feeds the LSTM layers ``asinh`` of the normalised window (see
+    :class:`~geopipe.models.layers.Asinh`); the linear skip reads the window itself."""
     units = [int(u) for u in units]
     if not units:
         raise ValueError("units needs at least one LSTM layer size")
     inputs = keras.Input((history, n_channels), name="history")
-    x = inputs
+    x = Asinh(name="asinh")(inputs) if squash else inputs
     for i, u in enumerate(units):
         x = layers.LSTM(u, return_sequences=i < len(units) - 1, name=f"lstm{i}")(x)
         if dropout:

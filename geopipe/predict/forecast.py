@@ -131,7 +131,8 @@ def _driver_inputs(spec: dict, drivers, full: pd.DatetimeIndex, model_dir) -> tu
     dds = dds[spec["variables"]].sel(time=slice(full[0], full[-1]))
     dds = dds.sortby("time").drop_duplicates("time").reindex(time=full).load()
     raw = {v: np.asarray(dds[v].values, "f4") for v in spec["variables"]}
-    return _drivers.driver_values(full.values, raw, spec["variables"])
+    return _drivers.driver_values(full.values, raw, spec["variables"],
+                                  spec.get("couplings", _drivers.LEGACY_COUPLINGS))
 
 
 def _model_inputs(cfg: dict, ds: xr.Dataset, url: str, drivers, model_dir):

@@ -97,13 +97,35 @@ def rung_normalization(store, r: RungResult) -> dict:
 
 
 def run_keras(res: RungResult, run: Run, build, loss, metrics, train, val, p) -> None:
-    """Fit the Keras rung ``res.kind`` into its staging folder; fills model, history, seconds."""
-    from geopipe.training.keras_fit import fit_keras
+    """Fit the Keras rung ``res.kind`` into its staging folder; fills model, history, seconds.
+
+    With ``p.members`` > 1 (forecast rungs) ``build(name=...)`` is fitted that many times from
+    seeds ``p.seed, p.seed + 1, ...`` and the members' outputs are averaged in one saved model
+    (a seed ensemble: the same inputs and outputs, less variance from the initialisation)."""
+    from geopipe.training.keras_fit import average_models, fit_keras
 
     device = run.keras_device()
-    model, history, seconds = fit_keras(
-        build, loss, metrics, train, val, run.staging_for(res.kind), device, epochs=p.epochs, lr=p.lr,
-        optimizer=p.optimizer, clipnorm=p.clipnorm, patience=p.patience, seed=p.seed, verbose=p.verbose)
+    members = int(getattr(p, "members", 1) or 1)
+    out = run.staging_for(res.kind)
+    fit = dict(epochs=p.epochs, lr=p.lr, optimizer=p.optimizer, clipnorm=p.clipnorm, patience=p.patience,
+               verbose=p.verbose)
+    if members == 1:
+        model, history, seconds = fit_keras(build, loss, metrics, train, val, out, device, seed=p.seed, **fit)
+    else:
+        import pandas as pd
+
+        fitted, histories, seconds = [], [], 0.0
+        for i in range(members):
+            m, h, s = fit_keras(lambda i=i: build(name=f"{res.kind}_member{i}"), loss, metrics, train, val,
+                                out / f"member{i}", device, seed=p.seed + i, **fit)
+            fitted.append(m)
+            histories.append(h.assign(member=i))
+            seconds += s
+        model = average_models(fitted, out / "model.keras", name=res.kind)
+        history = pd.concat(histories, ignore_index=True)
+        history.to_csv(out / "history.csv", index=False)
+        for i in range(members):
+            shutil.rmtree(out / f"member{i}", ignore_errors=True)
     res.model = KerasPredictor(model, rung_normalization(train.store, res), res.task)
     res.history, res.seconds = history, seconds
 

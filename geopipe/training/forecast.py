@@ -78,7 +78,7 @@ def _finite_rows(store: SampleStore, split: str) -> np.ndarray:
 def _fit(kind: str, store: SampleStore, p: ForecastParams, run: Run, cache: dict) -> L.RungResult:
     res = L.RungResult(kind, "forecast")
     leads, cadence = cache["leads"], cache["cadence"]
-    if kind in ("ar", "burton", "mlp") and "train" not in cache:
+    if kind in ("ar", "arx", "burton", "mlp") and "train" not in cache:
         rows = _finite_rows(store, "train")
         if len(rows) > p.max_windows:
             rows = np.sort(np.random.default_rng(p.seed).choice(rows, p.max_windows, replace=False))
@@ -140,14 +140,15 @@ def _fit_lstm(res: L.RungResult, store: SampleStore, p: ForecastParams, run: Run
                           channels=ch)
     val = StreamDataset(store, "val", p.batch_size, forecast_target, rows=_finite_rows(store, "val"), shuffle=False,
                         channels=ch)
-    arch = {"units": [int(u) for u in p.units], "dropout": p.dropout, "residual": p.residual}
+    arch = {"units": [int(u) for u in p.units], "dropout": p.dropout, "residual": p.residual, "squash": bool(p.squash)}
     history = int(store.ds["x"].shape[1])
     n_ch = len(store.channels) if ch is None else len(ch)
-    run_keras(res, run, lambda: build_lstm(n_ch, history, n_leads, target_mean=float(store.mean[0]),
-                                           target_std=float(store.std[0]), linear=linear, **arch),
+    run_keras(res, run, lambda name="lstm": build_lstm(n_ch, history, n_leads, target_mean=float(store.mean[0]),
+                                                       target_std=float(store.std[0]), linear=linear, name=name,
+                                                       **arch),
               p.loss, [keras.metrics.RootMeanSquaredError(name="rmse")], train, val, p)
     res.config = {**arch, "linear_skip": linear is not None, "loss": p.loss, "optimizer": p.optimizer, "lr": p.lr, "clipnorm": p.clipnorm,
-                  "epochs": p.epochs, "batch_size": p.batch_size}
+                  "epochs": p.epochs, "batch_size": p.batch_size, "members": p.members}
 
 
 def _observations(times, x, y, leads, cadence) -> pd.Series:

@@ -87,3 +87,15 @@ def fit_keras(build, loss, metrics, train, val, out_dir, device, *, epochs: int,
         model.save(path)
     history = pd.read_csv(out / "history.csv") if (out / "history.csv").exists() else pd.DataFrame()
     return model, history, seconds
+
+
+def average_models(models, path, name: str = "ensemble"):
+    """One model whose output is the mean of ``models``' outputs (same input), saved at ``path``."""
+    import keras
+
+    inputs = keras.Input(models[0].input_shape[1:], name="history")
+    outputs = keras.layers.Average(name="member_mean")([m(inputs) for m in models])
+    model = keras.Model(inputs, outputs, name=name)
+    with _quiet_keras_saves():
+        model.save(path)
+    return model

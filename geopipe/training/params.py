@@ -64,6 +64,8 @@ class ForecastParams:
     hidden: int = param(32, "hidden units of the one-hidden-layer MLP rung")
     alpha: float = param(1.0, "ridge penalty of the AR rung")
     verbose: int = param(0, "Keras fit verbosity", cli=False)
+    squash: bool = param(True, "feed the LSTM layers asinh of the normalised window (the linear skip sees it raw)")
+    members: int = param(1, "LSTMs trained from successive seeds and averaged into one model (a seed ensemble)")
     linear_skip: bool = param(True, "with drivers: a linear skip from the window to the LSTM's output, "
                                     "started at the ARX fit")
 

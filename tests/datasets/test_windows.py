@@ -13,7 +13,7 @@ import xarray as xr
 from geopipe import flags, store
 from geopipe.cli import main
 from geopipe.datasets.windows import build_windows, issue_rows, regular_series
-from geopipe.errors import ParameterError
+from geopipe.errors import InputError, ParameterError
 
 KYOTO = ("isgi", "kyoto_asysym_iaga2002")
 MINUTE = np.timedelta64(1, "m")
@@ -156,9 +156,9 @@ def test_drivers_become_extra_channels(month, tmp_path):
                          "speed": rng.normal(420, 60, len(frame)).astype("f4")}, index=frame.index)
     omni.iloc[5000:5100] = np.nan
     path = write_series(omni, tmp_path / "omni.zarr")
-    s = build_windows(month[1], str(tmp_path / "w.zarr"), drivers=[(path, ["bz_gsm", "speed"])], leads=[10, 30, 60])
+    s = build_windows(month[1], str(tmp_path / "w.zarr"), drivers=[(path, ["bz_gsm", "speed", "vbs"])], leads=[10, 30, 60])
     ds = xr.open_zarr(tmp_path / "w.zarr", consolidated=False).load()
-    # named drivers, their coupling V Bs and one gap mask per instrument (issue 17)
+    # named drivers, the named coupling V Bs and one gap mask per instrument (issue 17)
     assert s["channels"] == ["sym_h", "bz_gsm", "speed", "vbs", "imf_missing", "plasma_missing"]
     assert list(ds["lead"].values) == [10, 30, 60]
     t = pd.DatetimeIndex(ds["time"].values)
@@ -170,6 +170,12 @@ def test_drivers_become_extra_channels(month, tmp_path):
     over = (t >= gap[0]) & (t - pd.Timedelta("119min") <= gap[-1])
     assert over.any() and (ds["x"].values[over, :, 4:6].max(axis=(1, 2)) == 1).all()  # ... and masked, not dropped
     assert s["dropped"]["gap_in_history"] == 0
+    # without pdyn the default coupling (Hill-Siscoe potential) cannot be made: none is added ...
+    s = build_windows(month[1], str(tmp_path / "w2.zarr"), drivers=[(path, ["bz_gsm", "speed"])], leads=[10])
+    assert s["channels"] == ["sym_h", "bz_gsm", "speed", "imf_missing", "plasma_missing"]
+    # ... and naming it says which input is missing, for that store
+    with pytest.raises(InputError, match=r"omni.zarr.*phi_pc needs driver channel\(s\) pdyn"):
+        build_windows(month[1], str(tmp_path / "w3.zarr"), drivers=[(path, ["bz_gsm", "speed", "phi_pc"])])
 
 
 def test_explicit_blocks_cutting_a_storm_are_refused(month, tmp_path, capsys):

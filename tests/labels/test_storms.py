@@ -112,3 +112,22 @@ def test_cli_store_without_sym_h_is_a_one_line_error(root, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "other.zarr: has no sym_h variable" in err
     assert not (root / "s.zarr").exists()
+
+
+def test_an_event_never_runs_across_a_data_gap():
+    """Two real storm weeks three years apart (OMNI 1-min extracts, SYM-H = Kyoto's): the March
+    2015 storm has not recovered when its file ends, and must end there, not in August 2018."""
+    from geopipe.sample import REAL
+    from geopipe.sources.omni import OMNIReader
+
+    parts = [OMNIReader().open_dataset(str(REAL / "isgi" / "ml_omni1min_storms" / f))["sym_h"].to_series()
+             for f in ("2015_out.csv", "2018_out.csv")]
+    sym = pd.concat(parts)
+    events = storm_events(sym)
+    assert len(events) >= 2
+    spring = events[events["peak_time"].dt.year == 2015]
+    summer = events[events["peak_time"].dt.year == 2018]
+    assert spring["peak_nt"].min() <= -220 and summer["peak_nt"].min() <= -200
+    assert (events["end"].dt.year == events["onset"].dt.year).all()
+    assert spring["end"].max() <= parts[0].index[-1] and summer["onset"].min() >= parts[1].index[0]
+    assert not spring["recovered"].iloc[-1]  # still below the recovery threshold when the file ends

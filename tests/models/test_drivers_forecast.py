@@ -16,7 +16,7 @@ from geopipe.cli import main
 from geopipe.datasets import drivers as D
 from geopipe.datasets.windows import build_windows
 from geopipe.errors import InputError
-from geopipe.models.io import load_config
+from geopipe.models.io import load_config, load_keras_model
 from geopipe.predict.forecast import predict_forecasts
 from geopipe.predict.nowcast import L1_KM, nowcast, read_swpc
 from geopipe.sample.server import FileServer
@@ -51,13 +51,14 @@ def windows(omni, tmp_path_factory):
 @pytest.fixture(scope="module")
 def ladder(windows, tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
-    return root, train_ladder_forecast(windows[1], root, kinds=["ar", "arx", "lstm_index", "lstm"], **TINY)
+    # two members: the LSTMs are seed ensembles, and predict/nowcast below run the averaged model
+    return root, train_ladder_forecast(windows[1], root, kinds=["ar", "arx", "lstm_index", "lstm"], members=2, **TINY)
 
 
 def test_windows_hold_5min_means_couplings_and_masks(windows, raw):
     summary, _, ds = windows
     ch = list(np.asarray(ds["channel"].values, dtype=object).astype(str))
-    assert ch == ["sym_h", "bz_gsm", "by_gsm", "b_mag", "speed", "proton_density", "pdyn", "vbs", "newell",
+    assert ch == ["sym_h", "bz_gsm", "by_gsm", "b_mag", "speed", "proton_density", "pdyn", "phi_pc",
                   "imf_missing", "plasma_missing"]
     assert ds.attrs["cadence_minutes"] == 5.0 and ds.attrs["source_cadence_minutes"] == 1.0
     assert not np.isnan(ds["x"].values).any()  # never a silent NaN
@@ -73,15 +74,18 @@ def test_windows_hold_5min_means_couplings_and_masks(windows, raw):
         ok = have & (count["bz_gsm"].reindex(hist).to_numpy() >= 3)
         v = means["speed"].reindex(hist).to_numpy()
         np.testing.assert_allclose(ds["x"].values[i, ok, ch.index("speed")], v[ok], rtol=1e-5)
-        # V Bs minute by minute, then the 5-min mean (not the product of the means)
-        vbs = (raw["speed"] * np.maximum(0, -raw["bz_gsm"]) * 1e-3).resample("5min", closed="right", label="right")
-        want = vbs.mean().where(vbs.count() >= 3).reindex(hist).to_numpy()
+        # the Hill-Siscoe potential minute by minute, then the 5-min mean (not the potential of the means):
+        # Phi_M = 57.6 E P^-1/6, Phi_S = 1600 P^1/3 / 10 S, Phi = Phi_M Phi_S / (Phi_M + Phi_S), E = V Bs
+        e = raw["speed"] * np.maximum(0, -raw["bz_gsm"]) * 1e-3
+        pm, ps = 57.6 * e * raw["pdyn"] ** (-1 / 6), 160.0 * raw["pdyn"] ** (1 / 3)
+        phi = (pm * ps / (pm + ps)).resample("5min", closed="right", label="right")
+        want = phi.mean().where(phi.count() >= 3).reindex(hist).to_numpy()
         both = np.isfinite(want)
-        np.testing.assert_allclose(ds["x"].values[i, both, ch.index("vbs")], want[both], rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(ds["x"].values[i, both, ch.index("phi_pc")], want[both], rtol=1e-4, atol=1e-4)
     # the real month has plasma gaps: the mask says where the drivers were invented
     assert ds["x"].values[:, :, ch.index("plasma_missing")].max() == 1.0
     spec = json.loads(ds.attrs["driver_spec"])
-    assert spec["fill_steps"] == 12 and set(spec["fill_values"]) == set(ch[1:9])
+    assert spec["fill_steps"] == 12 and set(spec["fill_values"]) == set(ch[1:8]) and spec["couplings"] == ["phi_pc"]
     d = summary["dropped"]
     kept = d["candidates"] - d["gap_in_history"] - d["target_missing_at_a_lead"] - d["outside_split_blocks"]
     assert kept - d["balance_quiet_or_storm"] == summary["samples"] == ds.sizes["sample"]
@@ -93,6 +97,19 @@ def test_cli_windows_with_drivers_reports_its_dropped_windows(omni, tmp_path, ca
                  "--horizon", "12", "--leads", "30,60", "--stride", "6", "--split", SPLIT, "--out", out, "--json"]) == 0
     s = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert s["channels"][-2:] == ["imf_missing", "plasma_missing"] and s["dropped"]["candidates"] > s["samples"]
+
+
+def test_hill_siscoe_potential_grows_like_v_bs_then_saturates():
+    v, p = np.full(4, 500.0), np.full(4, 2.0)
+    bz = np.array([5.0, -0.2, -10.0, -200.0])  # northward, weak, storm, absurdly strong
+    phi = D.hill_siscoe(v, bz, p)
+    assert phi[0] == 0.0
+    # weak driving: the unsaturated 57.6 E P^-1/6 kV (E = 0.1 mV/m); strong: the limit 1600 P^1/3 / 10 S
+    np.testing.assert_allclose(phi[1], 57.6 * 0.1 * 2 ** (-1 / 6), rtol=0.05)
+    np.testing.assert_allclose(phi[3], 160 * 2 ** (1 / 3), rtol=0.05)
+    # E = 5 mV/m, P = 2 nPa: 256.6 kV unsaturated and 201.6 kV limit combine to 112.9 kV
+    np.testing.assert_allclose(phi[2], 112.9, atol=0.1)
+    assert np.isnan(D.hill_siscoe(np.array([np.nan]), np.array([-5.0]), np.array([2.0]))).all()
 
 
 def test_bounded_forward_fill_then_the_fill_value():
@@ -121,6 +138,15 @@ def test_ladder_scores_arx_index_lstm_and_driver_lstm_per_storm(ladder):
     assert "drivers" not in load_config(root / "lstm_index")
     cfg = load_config(root / "lstm")
     assert cfg["drivers"]["variables"][:2] == ["bz_gsm", "by_gsm"] and cfg["linear_skip"] is True
+    # the seed ensemble is one saved model: the mean of its members, each started at the ARX fit
+    assert cfg["members"] == 2
+    model = load_keras_model(root / "lstm")
+    members = [m for m in model.layers if m.name.startswith("lstm_member")]
+    assert len(members) == 2
+    x = np.random.default_rng(0).normal(size=(5, cfg["history"], len(cfg["channels"]))).astype("f4")
+    each = [np.asarray(m.predict_on_batch(x)) for m in members]
+    assert not np.allclose(each[0], each[1])
+    np.testing.assert_allclose(np.asarray(model.predict_on_batch(x)), (each[0] + each[1]) / 2, rtol=1e-5, atol=1e-4)
     storms = metrics["test_storms"]
     gannon = [n for n, s in storms.items() if s["min"] < -450]  # 5-min means of the -518 nT minute
     assert gannon, storms

@@ -15,7 +15,6 @@ import xarray as xr
 from geopipe.cli import main
 from geopipe.ingest import ingest, ingest_remote
 from geopipe.sources import polite, tokens
-from geopipe.sources.omni import OMNIReader
 from tests.support.services import ServiceServer, isgi_ws, kyoto_cgi
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
