@@ -35,7 +35,7 @@ def epoch_seconds(model, data) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=20, help="timed epochs per path, alternating (the best is kept; 3 were too few to be stable)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--chunk", type=int, default=1024, help="windows per Zarr chunk")
     args = ap.parse_args()
