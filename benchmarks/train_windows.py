@@ -2,12 +2,12 @@
 
 Builds a real window store with :func:`geopipe.datasets.windows.build_windows` from the bundled
 OMNI 1-min month (May 2024: SYM-H and the drivers; 5-min means, 2 h of history, the default
-drivers + couplings + masks = 11 channels), then fits the driver LSTM (with its linear skip) for
+drivers + the Hill-Siscoe coupling + masks = 10 channels), then fits the driver LSTM (with its linear skip) for
 the same epochs on the same batch plan twice: ``StreamDataset`` reading chunk by chunk from
 Zarr, and ``StreamDataset(in_memory=True)``.  Runs alternate to even out a busy machine; the
 best epoch of each counts.  Headline: ``ratio`` = streaming steps/s / memory steps/s (goal >= 0.9).
 
-    .venv/bin/python benchmarks/train_windows.py [--epochs 3] [--batch-size 128] [--chunk 1024]
+    .venv/bin/python benchmarks/train_windows.py [--epochs 20] [--batch-size 128] [--chunk 1024]
 """
 
 from __future__ import annotations
