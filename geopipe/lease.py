@@ -18,7 +18,8 @@ import hashlib
 import logging
 import os
 import re
-import threading
+
+from geopipe.reentrant import ReentrantHolds
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,7 @@ LEASE_SECONDS = 120.0
 #: seconds to wait for another writer before giving up
 WAIT_SECONDS = float(os.environ.get("GEOPIPE_LEASE_TIMEOUT", "3600"))
 
-_HELD: dict[str, list] = {}  # lease name -> [threading.RLock, depth, context manager]
-_GUARD = threading.Lock()
+_HELD = ReentrantHolds()  # lease name -> the Prefect concurrency context held by this process
 
 
 def lease_name(url: str) -> str:
@@ -68,24 +68,20 @@ def store_lease(url: str, timeout: float | None = None):
         yield
         return
     name = lease_name(url)
-    with _GUARD:
-        entry = _HELD.setdefault(name, [threading.RLock(), 0, None])
-    with entry[0]:
-        if entry[1] == 0:
-            from prefect.concurrency.sync import concurrency
 
-            _ensure_limit(name)
-            cm = concurrency(name, occupy=1, timeout_seconds=WAIT_SECONDS if timeout is None else timeout,
-                             lease_duration=LEASE_SECONDS, strict=True)
-            cm.__enter__()
-            entry[2] = cm
-            log.info("writer lease %s taken for %s", name, url)
-        entry[1] += 1
-        try:
-            yield
-        finally:
-            entry[1] -= 1
-            if entry[1] == 0:
-                cm, entry[2] = entry[2], None
-                cm.__exit__(None, None, None)
-                log.info("writer lease %s released for %s", name, url)
+    def take():
+        from prefect.concurrency.sync import concurrency
+
+        _ensure_limit(name)
+        cm = concurrency(name, occupy=1, timeout_seconds=WAIT_SECONDS if timeout is None else timeout,
+                         lease_duration=LEASE_SECONDS, strict=True)
+        cm.__enter__()
+        log.info("writer lease %s taken for %s", name, url)
+        return cm
+
+    def give_back(cm):
+        cm.__exit__(None, None, None)
+        log.info("writer lease %s released for %s", name, url)
+
+    with _HELD.hold(name, take, give_back):
+        yield

@@ -49,6 +49,7 @@ from zarr.core.array import Array, AsyncArray
 
 from geopipe.config import is_url, resolve_store
 from geopipe.errors import StoreError
+from geopipe.reentrant import ReentrantHolds
 
 
 class OrderError(StoreError):
@@ -99,8 +100,7 @@ def exists(store: str, root=None, storage_options: Mapping | None = None) -> boo
         return False
 
 
-_LOCKS: dict[str, list] = {}  # lock file -> [threading.RLock, depth, open file]
-_LOCKS_GUARD = threading.Lock()
+_LOCKS = ReentrantHolds()  # lock file -> the open file holding its flock
 
 
 @contextlib.contextmanager
@@ -122,23 +122,16 @@ def store_lock(url: str):
     path = Path(url[len("file://"):] if url.startswith("file://") else url)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = str(path.parent / f".{path.name}.lock")
-    with _LOCKS_GUARD:
-        entry = _LOCKS.setdefault(lock_path, [threading.RLock(), 0, None])
-    with entry[0]:
-        if entry[1] == 0:
-            entry[2] = _flock(lock_path)
-        entry[1] += 1
-        try:
-            yield
-        finally:
-            entry[1] -= 1
-            if entry[1] == 0:
-                if not path.exists():  # no store was made (a failed first write): leave no lock file behind
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(lock_path)
-                fcntl.flock(entry[2].fileno(), fcntl.LOCK_UN)
-                entry[2].close()
-                entry[2] = None
+
+    def unlock(handle):
+        if not path.exists():  # no store was made (a failed first write): leave no lock file behind
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock_path)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
+
+    with _LOCKS.hold(lock_path, lambda: _flock(lock_path), unlock):
+        yield
 
 
 def _flock(lock_path: str):

@@ -98,9 +98,7 @@ def hill_siscoe(speed, bz, pdyn, sigma_p: float = SIGMA_P) -> np.ndarray:
         p = np.where(pdyn > 0, pdyn, np.nan)
         phi_m = 57.6 * e * p ** (-1 / 6)
         phi_s = 1600.0 * p ** (1 / 3) / sigma_p
-        out = phi_m * phi_s / (phi_m + phi_s)
-    out[np.isnan(bz) | np.isnan(speed)] = np.nan
-    return out
+        return phi_m * phi_s / (phi_m + phi_s)  # NaN wherever an input is NaN
 
 
 def couplings(raw: dict[str, np.ndarray], names=tuple(DERIVED)) -> dict[str, np.ndarray]:
@@ -109,8 +107,7 @@ def couplings(raw: dict[str, np.ndarray], names=tuple(DERIVED)) -> dict[str, np.
     have = set(raw)
     with np.errstate(invalid="ignore"):
         if "vbs" in names and {"speed", "bz_gsm"} <= have:
-            out["vbs"] = (raw["speed"] * np.maximum(0.0, -raw["bz_gsm"]) * 1e-3).astype("f4")
-            out["vbs"][np.isnan(raw["bz_gsm"])] = np.nan
+            out["vbs"] = (raw["speed"] * np.maximum(0.0, -raw["bz_gsm"]) * 1e-3).astype("f4")  # NaN stays NaN
         if "newell" in names and {"speed", "by_gsm", "bz_gsm"} <= have:
             bt = np.hypot(raw["by_gsm"], raw["bz_gsm"])
             theta = np.arctan2(raw["by_gsm"], raw["bz_gsm"])
