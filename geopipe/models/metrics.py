@@ -117,26 +117,69 @@ def forecast_scores(y, pred, persistence, storm=None) -> dict[str, float]:
     return out
 
 
-def best_lag(valid_time, forecast, observed: pd.Series, max_lag_minutes: float, step_minutes: float) -> float:
+def _grid(observed: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    obs = observed[~observed.index.duplicated()].sort_index().dropna()
+    return obs.index.to_numpy("datetime64[ns]").astype("i8"), obs.to_numpy("f8")
+
+
+def observed_at(observed, when, step_minutes: float) -> np.ndarray:
+    """``observed`` (a Series on a grid of ``step_minutes``, or its ``(times ns, values)``) at
+    the times ``when``: the value itself on a grid time, linear in time between two neighbours
+    one step apart, NaN inside a gap or outside the record (never interpolated across missing
+    values)."""
+    t, v = _grid(observed) if isinstance(observed, pd.Series) else observed
+    q = pd.DatetimeIndex(when).to_numpy("datetime64[ns]").astype("i8")
+    out = np.full(q.shape, np.nan)
+    if not len(t):
+        return out
+    i = np.searchsorted(t, q, side="right") - 1  # the last grid time at or before q
+    left, right = np.clip(i, 0, len(t) - 1), np.clip(i + 1, 0, len(t) - 1)
+    hit = (i >= 0) & (t[left] == q)
+    out[hit] = v[left[hit]]
+    between = (i >= 0) & ~hit & (i + 1 < len(t)) & ((t[right] - t[left]) <= float(step_minutes) * 60e9 * 1.001)
+    a, b = left[between], right[between]
+    w = (q[between] - t[a]) / (t[b] - t[a])
+    out[between] = (1 - w) * v[a] + w * v[b]
+    return out
+
+
+def best_lag(valid_time, forecast, observed: pd.Series, max_lag_minutes: float, step_minutes: float,
+             resolution_minutes: float | None = None) -> float:
     """The shift k (minutes) maximising corr(forecast(v), observed(v - k)).
 
     ``valid_time`` (sample,) datetime64 times the forecasts are for, ``forecast`` (sample,)
-    values, ``observed`` a Series of observations indexed by time.  A forecast that only
-    echoes the last observed value, f(v) = o(v - lead), peaks at k = lead; a forecast with
-    real skill peaks near 0.  NaN when no shift has 3 overlapping finite pairs.
+    values, ``observed`` a Series of observations on a grid of ``step_minutes``.  A forecast
+    that only echoes the last observed value, f(v) = o(v - lead), peaks at k = lead exactly; a
+    forecast with real skill peaks near 0.  ``resolution_minutes`` (default: the grid step)
+    searches k more finely than the grid, the observations read linearly in time between grid
+    times (:func:`observed_at`): on a 5-min grid a forecast that runs a few minutes ahead of
+    the last value would otherwise read as k = lead.  NaN when no shift has 3 overlapping
+    finite pairs.
     """
     valid = pd.DatetimeIndex(valid_time)
     f = np.asarray(forecast, "f8")
-    obs = observed[~observed.index.duplicated()].sort_index()
-    best, best_r = float("nan"), -np.inf
-    for k in np.arange(0.0, max_lag_minutes + step_minutes / 2, step_minutes):
-        o = obs.reindex(valid - pd.Timedelta(minutes=float(k))).to_numpy(dtype="f8")
+    grid = _grid(observed)
+
+    def corr(k):
+        o = observed_at(grid, valid - pd.Timedelta(minutes=float(k)), step_minutes)
         ok = _finite(f, o)
         if ok.sum() < 3 or np.std(f[ok]) == 0 or np.std(o[ok]) == 0:
-            continue
-        r = np.corrcoef(f[ok], o[ok])[0, 1]
-        if r > best_r:
-            best, best_r = float(k), r
+            return -np.inf
+        return np.corrcoef(f[ok], o[ok])[0, 1]
+
+    def search(ks):
+        rs = [corr(k) for k in ks]
+        i = int(np.argmax(rs))
+        return (float(ks[i]), rs[i]) if np.isfinite(rs[i]) else (float("nan"), -np.inf)
+
+    step = float(step_minutes)
+    best, best_r = search(np.round(np.arange(0.0, max_lag_minutes + step / 2, step), 6))
+    res = float(resolution_minutes or step)
+    if res < step and not np.isnan(best):  # refine between the grid neighbours of the grid's best shift
+        ks = np.round(np.arange(max(0.0, best - step) + res, min(max_lag_minutes, best + step) - res / 2, res), 6)
+        fine, fine_r = search(np.concatenate([[best], ks[ks != best]]))
+        if fine_r > best_r:
+            best = fine
     return best
 
 

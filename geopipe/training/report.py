@@ -122,7 +122,8 @@ def ladder_document(task: str, model_name: str, results: list[RungResult], lines
            "validation split to maximise CSI." if task == "segmentation" else
            "Per lead on the test split (whole storms held out). Skill = 1 - RMSE/RMSE(persistence); "
            "RMSE storm uses the samples flagged as storm time; lag = shift (minutes) at which the "
-           "forecast correlates best with the observations (persistence: lag = lead).")
+           "forecast correlates best with the observations, searched in 1-min steps with the observations "
+           "read linearly in time between their grid times (persistence: lag = lead).")
     md = "\n".join(["## Test-split ladder", "", how, "", table, "", "## Verdict", ""] + [f"- {x}" for x in lines])
     return metrics, md
 

@@ -62,3 +62,22 @@ def test_lag_check_on_real_symh(symh_minutes):
     assert M.best_lag(valid, truth, obs, 120, 5) == 0
     smooth = 0.5 * echo + 0.5 * truth
     assert 0 < M.best_lag(valid, smooth, obs, 120, 5) < 60
+    # at 1-min resolution persistence and the truth stay exact ...
+    assert M.best_lag(valid, echo, obs, 120, 5, resolution_minutes=1) == 60
+    assert M.best_lag(valid, truth, obs, 120, 5, resolution_minutes=1) == 0
+    # ... and a forecast carrying a fifth of the coming change (0.8 of persistence's RMSE), which the
+    # 5-min grid cannot tell from persistence, reads a few minutes short of the lead
+    fifth = 0.8 * echo + 0.2 * truth
+    assert M.best_lag(valid, fifth, obs, 120, 5) == 60
+    assert 55 < M.best_lag(valid, fifth, obs, 120, 5, resolution_minutes=1) < 60
+
+
+def test_observations_between_grid_times_never_bridge_a_gap():
+    t = pd.date_range("2024-05-10 12:00", periods=6, freq="5min")
+    obs = pd.Series([0.0, -10, np.nan, -30, -40, -50], index=t)
+    at = M.observed_at(obs, t[[0, 1, 3]].append(t[[0, 1, 3]] + pd.Timedelta("2min")).append(t[[5]] + pd.Timedelta("1min")), 5)
+    np.testing.assert_allclose(at[:3], [0, -10, -30])  # on the grid: the values themselves
+    np.testing.assert_allclose(at[3], -4.0)             # 2 of 5 minutes from 0 to -10
+    assert np.isnan(at[4])                              # -10 .. (missing) .. -30: no value
+    np.testing.assert_allclose(at[5], -34.0)
+    assert np.isnan(at[6])                              # after the record
