@@ -32,7 +32,6 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
 import geopipe  # noqa: E402,F401  (pyproj before eccodes)

@@ -106,3 +106,39 @@ class Asinh(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+@keras.saving.register_keras_serializable(package="geopipe")
+class Gain(keras.layers.Layer):
+    """``linear * (1 + g)``: a gain ``g`` in (-1, 1) (a tanh, per lead) on the change the linear
+    skip forecasts.  Inputs ``[linear, g]``, both (batch, lead).
+
+    A relative correction: what the LSTM learns on moderate storms (the linear forecast's
+    change runs short in a main phase, long in a recovery) carries over in proportion to a
+    storm two or three times stronger, where an added correction stays the size it was in
+    training.  ``g = 0`` (a zero-initialised layer) is the linear forecast itself."""
+
+    def call(self, inputs):
+        linear, g = inputs
+        return ops.cast(linear, "float32") * (1.0 + ops.cast(g, "float32"))
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
+@keras.saving.register_keras_serializable(package="geopipe")
+class ChannelSelect(keras.layers.Layer):
+    """The channels ``channels`` (indices, in that order) of a (batch, ..., channel) input."""
+
+    def __init__(self, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = [int(c) for c in channels]
+
+    def call(self, x):
+        return ops.take(x, self.channels, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], len(self.channels))
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}

@@ -5,7 +5,9 @@ index channels, ARX (the same plus the solar-wind driver channels), the Burton m
 one-hidden-layer network, the index-only LSTM and the LSTM on every channel.  ARX, Burton
 and the index-only LSTM need a window store built with drivers (otherwise they are skipped
 with the reason; the LSTM is then the index-only one).  With drivers the LSTM carries a
-linear skip started at the ARX fit, so it learns the correction to the linear forecast.
+linear skip held at the ARX fit, and learns two corrections to that linear forecast: gains on
+its change per lead, one for the index's part and one for the drivers' (they scale with the
+storm), and an added change.
 Each rung is scored pooled over the test split and per test storm.  The scikit-learn rungs
 are fitted on up to ``max_windows`` train windows; the LSTM streams the train split.
 All are scored per lead on the test split against the same targets.
@@ -145,6 +147,11 @@ def _fit_lstm(res: L.RungResult, store: SampleStore, p: ForecastParams, run: Run
     val = StreamDataset(store, "val", p.batch_size, forecast_target, rows=_finite_rows(store, "val"), shuffle=False,
                         channels=ch)
     arch = {"units": [int(u) for u in p.units], "dropout": p.dropout, "residual": p.residual, "squash": bool(p.squash)}
+    if linear is not None:
+        arch.update(gain=bool(p.gain), train_linear=bool(p.train_linear))
+        if p.gain:
+            idx = index_channels(store)
+            arch["gain_groups"] = {"index": idx, "drivers": [i for i in range(len(store.channels)) if i not in idx]}
     history = int(store.ds["x"].shape[1])
     n_ch = len(store.channels) if ch is None else len(ch)
     run_keras(res, run, lambda name="lstm": build_lstm(n_ch, history, n_leads, target_mean=float(store.mean[0]),
@@ -153,6 +160,8 @@ def _fit_lstm(res: L.RungResult, store: SampleStore, p: ForecastParams, run: Run
               p.loss, [keras.metrics.RootMeanSquaredError(name="rmse")], train, val, p)
     res.config = {**arch, "linear_skip": linear is not None, "loss": p.loss, "optimizer": p.optimizer, "lr": p.lr, "clipnorm": p.clipnorm,
                   "epochs": p.epochs, "batch_size": p.batch_size, "members": p.members}
+    if "gain_groups" in arch:  # by name in the model's config
+        res.config["gain_groups"] = {k: [store.channels[i] for i in v] for k, v in arch["gain_groups"].items()}
 
 
 def _observations(times, x, y, leads, cadence) -> pd.Series:

@@ -64,10 +64,14 @@ class ForecastParams:
     hidden: int = param(32, "hidden units of the one-hidden-layer MLP rung")
     alpha: float = param(1.0, "ridge penalty of the AR rung")
     verbose: int = param(0, "Keras fit verbosity", cli=False)
-    squash: bool = param(True, "feed the LSTM layers asinh of the normalised window (the linear skip sees it raw)")
+    squash: bool = param(False, "feed the LSTM layers asinh of the normalised window (the linear skip sees it raw)")
     members: int = param(1, "LSTMs trained from successive seeds and averaged into one model (a seed ensemble)")
     linear_skip: bool = param(True, "with drivers: a linear skip from the window to the LSTM's output, "
                                     "started at the ARX fit")
+    gain: bool = param(True, "with the linear skip: the LSTM also scales the skip's change per lead, by 1 + g "
+                             "with g in (-1, 1), one gain for the index channels' part and one for the drivers'")
+    train_linear: bool = param(False, "with the linear skip: train its coefficients with the LSTM (off: they stay "
+                                      "at the ARX fit and the LSTM corrects that forecast)")
 
 
 #: the parameter class of each task

@@ -16,7 +16,7 @@ from geopipe.cli import main
 from geopipe.datasets import drivers as D
 from geopipe.datasets.windows import build_windows
 from geopipe.errors import InputError
-from geopipe.models.io import load_config, load_keras_model
+from geopipe.models.io import load_config, load_keras_model, load_predictor
 from geopipe.predict.forecast import predict_forecasts
 from geopipe.predict.nowcast import L1_KM, nowcast, read_swpc
 from geopipe.sample.server import FileServer
@@ -147,6 +147,21 @@ def test_ladder_scores_arx_index_lstm_and_driver_lstm_per_storm(ladder):
     each = [np.asarray(m.predict_on_batch(x)) for m in members]
     assert not np.allclose(each[0], each[1])
     np.testing.assert_allclose(np.asarray(model.predict_on_batch(x)), (each[0] + each[1]) / 2, rtol=1e-5, atol=1e-4)
+    # the skip is held at the ARX fit (in standardised units), split into the index's part and the
+    # drivers' part, and a gain of the LSTM scales each
+    assert cfg["gain"] is True and cfg["train_linear"] is False
+    assert cfg["gain_groups"] == {"index": ["sym_h"], "drivers": cfg["channels"][1:]}
+    arx = load_predictor(root / "arx")
+    coef = arx.coef.reshape(cfg["history"], len(cfg["channels"]), -1)
+    for m in members:
+        kernel, bias = m.get_layer("linear_index").get_weights()
+        np.testing.assert_allclose(kernel, coef[:, :1].reshape(-1, coef.shape[-1]), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(bias, arx.intercept, rtol=1e-5, atol=1e-6)
+        kernel, bias = m.get_layer("linear_drivers").get_weights()
+        np.testing.assert_allclose(kernel, coef[:, 1:].reshape(-1, coef.shape[-1]), rtol=1e-5, atol=1e-6)
+        assert not bias.any()
+        for group in ("index", "drivers"):  # trained away from the zero start
+            assert np.abs(m.get_layer(f"gain_{group}").get_weights()[0]).max() > 0
     storms = metrics["test_storms"]
     gannon = [n for n, s in storms.items() if s["min"] < -450]  # 5-min means of the -518 nT minute
     assert gannon, storms

@@ -39,3 +39,25 @@ def test_safe_mode_round_trip_after_a_training_step(tmp_path):
     np.testing.assert_array_equal(model.predict(x, verbose=0), again.predict(x, verbose=0))
     head = again.get_layer("forecast")
     assert (head.scale, head.offset, head.residual) == (STD, MEAN, True)
+
+
+def test_grouped_gains_start_at_the_linear_forecast_and_scale_its_parts(tmp_path):
+    x = _history(6, steps=4, channels=3)
+    rng = np.random.default_rng(2)
+    coef, intercept = rng.normal(size=(4 * 3, 2)).astype("float32"), np.array([0.1, -0.2], "float32")
+    groups = {"index": [0], "drivers": [1, 2]}
+    model = build_lstm(3, 4, 2, units=(4,), target_mean=MEAN, target_std=STD, linear=(coef, intercept), gain=True,
+                       gain_groups=groups, train_linear=False)
+    last = x[:, -1, 0] * STD + MEAN
+    linear = x.reshape(6, -1) @ coef + intercept  # the ARX change, in standard deviations
+    np.testing.assert_allclose(model.predict(x, verbose=0), last[:, None] + linear * STD, rtol=1e-4, atol=1e-3)
+    # a gain of +0.5 on the drivers' part alone: 1.5 x their share of the change, the index's share as it was
+    gain = model.get_layer("gain_drivers")
+    gain.set_weights([np.zeros_like(gain.get_weights()[0]), np.full(2, np.arctanh(0.5), "float32")])
+    drivers = x[:, :, 1:].reshape(6, -1) @ coef.reshape(4, 3, 2)[:, 1:].reshape(-1, 2)
+    np.testing.assert_allclose(model.predict(x, verbose=0), last[:, None] + (linear + 0.5 * drivers) * STD,
+                               rtol=1e-4, atol=1e-3)
+    assert not model.get_layer("linear_index").trainable and not model.get_layer("linear_drivers").trainable
+    model.save(tmp_path / "model.keras")  # the custom layers round-trip in safe mode
+    np.testing.assert_allclose(load_keras_model(tmp_path).predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
