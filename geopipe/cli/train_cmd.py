@@ -59,7 +59,8 @@ def _add_option(group, name: str, entry: dict) -> None:
     if tp is bool:  # default True: --no-NAME turns it off; default False: --NAME turns it on
         on = next(iter(defaults.values()))
         group.add_argument(f"--no-{name.replace('_', '-')}" if on else flag, dest=name, action="store_const",
-                           const=not on, default=None, help=("do not " if on else "") + meta["help"])
+                           const=not on, default=None,
+                           help=meta["help"] + (" (on by default: this turns it off)" if on else ""))
         return
     kind = _int_tuple if tp is tuple else tp
     group.add_argument(flag, dest=name, type=kind, choices=meta.get("choices"), default=None,

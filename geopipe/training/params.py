@@ -67,7 +67,7 @@ class ForecastParams:
     squash: bool = param(False, "feed the LSTM layers asinh of the normalised window (the linear skip sees it raw)")
     members: int = param(1, "LSTMs trained from successive seeds and averaged into one model (a seed ensemble)")
     linear_skip: bool = param(True, "with drivers: a linear skip from the window to the LSTM's output, "
-                                    "started at the ARX fit")
+                                    "holding the ARX fit")
     gain: bool = param(True, "with the linear skip: the LSTM also scales the skip's change per lead, by 1 + g "
                              "with g in (-1, 1), one gain for the index channels' part and one for the drivers'")
     train_linear: bool = param(False, "with the linear skip: train its coefficients with the LSTM (off: they stay "
