@@ -177,9 +177,11 @@ def best_lag(valid_time, forecast, observed: pd.Series, max_lag_minutes: float, 
     res = float(resolution_minutes or step)
     if res < step and not np.isnan(best):  # refine between the grid neighbours of the grid's best shift
         ks = np.round(np.arange(max(0.0, best - step) + res, min(max_lag_minutes, best + step) - res / 2, res), 6)
-        fine, fine_r = search(np.concatenate([[best], ks[ks != best]]))
-        if fine_r > best_r:
-            best = fine
+        ks = ks[ks != best]  # the grid's best is scored already
+        if len(ks):
+            fine, fine_r = search(ks)
+            if fine_r > best_r:
+                best = fine
     return best
 
 

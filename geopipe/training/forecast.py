@@ -147,21 +147,22 @@ def _fit_lstm(res: L.RungResult, store: SampleStore, p: ForecastParams, run: Run
     val = StreamDataset(store, "val", p.batch_size, forecast_target, rows=_finite_rows(store, "val"), shuffle=False,
                         channels=ch)
     arch = {"units": [int(u) for u in p.units], "dropout": p.dropout, "residual": p.residual, "squash": bool(p.squash)}
+    groups = None
     if linear is not None:
         arch.update(gain=bool(p.gain), train_linear=bool(p.train_linear))
         if p.gain:
             idx = index_channels(store)
-            arch["gain_groups"] = {"index": idx, "drivers": [i for i in range(len(store.channels)) if i not in idx]}
+            groups = {"index": idx, "drivers": [i for i in range(len(store.channels)) if i not in idx]}
     history = int(store.ds["x"].shape[1])
     n_ch = len(store.channels) if ch is None else len(ch)
     run_keras(res, run, lambda name="lstm": build_lstm(n_ch, history, n_leads, target_mean=float(store.mean[0]),
                                                        target_std=float(store.std[0]), linear=linear, name=name,
-                                                       **arch),
+                                                       gain_groups=groups, **arch),
               p.loss, [keras.metrics.RootMeanSquaredError(name="rmse")], train, val, p)
     res.config = {**arch, "linear_skip": linear is not None, "loss": p.loss, "optimizer": p.optimizer, "lr": p.lr, "clipnorm": p.clipnorm,
                   "epochs": p.epochs, "batch_size": p.batch_size, "members": p.members}
-    if "gain_groups" in arch:  # by name in the model's config
-        res.config["gain_groups"] = {k: [store.channels[i] for i in v] for k, v in arch["gain_groups"].items()}
+    if groups:  # by name in the model's config
+        res.config["gain_groups"] = {k: [store.channels[i] for i in v] for k, v in groups.items()}
 
 
 def _observations(times, x, y, leads, cadence) -> pd.Series:
@@ -208,7 +209,7 @@ def _lead_scores(y, pred, pers, storm, times, obs, leads, cadence) -> dict:
     for j, lead in enumerate(leads):
         s = M.forecast_scores(y[:, j], pred[:, j], pers[:, j], storm)
         s["lag_minutes"] = (M.best_lag(times + np.timedelta64(int(lead * 60), "s"), pred[:, j], obs, 2 * lead, cadence,
-                                       resolution_minutes=min(LAG_RESOLUTION_MINUTES, cadence))
+                                       resolution_minutes=LAG_RESOLUTION_MINUTES)
                             if obs is not None else float("nan"))
         out[int(lead) if float(lead).is_integer() else float(lead)] = s
     return out
